@@ -1,0 +1,139 @@
+"""Benchmark: spatial entropy forward+backward, sar_nb vs the released code's approach.
+
+    python bench/entropy.py                 # DeiT-S batch: 128 images x 6 heads x 14x14, CPU (and GPU if present)
+    python bench/entropy.py --reps 5        # quick smoke run
+    python bench/entropy.py --scaling --out bench/results   # cost vs batch size and grid size, CSV + plot
+
+The "released approach" below is our own re-implementation of what the paper's code does each step:
+copy the maps to the host, label every (image, head) map on its own with OpenCV (8-connectivity), build one
+dense mask per component, and compute the entropy from the masks with torch. It is written efficiently
+(one float32 mask per component); a literal transcription of the released code is several times slower.
+"""
+import argparse, json, platform, sys, time
+from pathlib import Path
+
+import numpy as np, torch, torch.nn.functional as F
+import cv2
+from sar_nb.entropy import spatial_entropy
+
+
+def released_spatial_entropy(scores, grid):
+    "The released code's approach: host copy, per-map OpenCV labelling, one dense mask per component"
+    x = scores.float()
+    B, H, N = x.shape
+    mean = x.mean(-1, keepdim=True)
+    with torch.no_grad():
+        above = x > mean
+        host = above.cpu().numpy().astype(np.uint8)
+        b_idx, h_idx, masks = [], [], []
+        for b in range(B):
+            for h in range(H):
+                n, labels = cv2.connectedComponents(host[b, h].reshape(grid), connectivity=8, ltype=cv2.CV_16U)
+                for k in range(1, n):
+                    b_idx.append(b); h_idx.append(h)
+                    masks.append(torch.from_numpy((labels == k).reshape(-1).astype(np.float32)))
+        if not masks: return x.sum() * 0
+        b_idx, h_idx = torch.tensor(b_idx, device=x.device), torch.tensor(h_idx, device=x.device)
+        masks = torch.stack(masks).to(x.device)
+    a = torch.relu(x - mean) + 1e-9
+    p = (a[b_idx, h_idx] * masks).sum(-1) / (a[b_idx, h_idx] * above[b_idx, h_idx]).sum(-1)
+    return -(p * p.log()).sum() / (B * H)
+
+
+def make_maps(kind, batch, heads, grid, generator):
+    "noisy: white noise; scattered: exp of white noise (isolated peaks); blobby: exp of smoothed noise"
+    gh, gw = grid
+    if kind == 'noisy': return torch.randn(batch, heads, gh*gw, generator=generator)
+    if kind == 'scattered': return torch.randn(batch, heads, gh*gw, generator=generator).exp()
+    noise = torch.randn(batch*heads, 1, gh+4, gw+4, generator=generator)
+    smooth = F.avg_pool2d(noise, 5, stride=1).view(batch, heads, gh*gw)
+    return (smooth / smooth.std()).exp()
+
+
+def timed(fn, device):
+    if device.type == 'cuda': torch.cuda.synchronize()
+    t = time.perf_counter(); fn()
+    if device.type == 'cuda': torch.cuda.synchronize()
+    return time.perf_counter() - t
+
+
+def fwd_bwd(entropy_fn, maps, grid):
+    def run():
+        scores = maps.detach().requires_grad_()
+        entropy_fn(scores, grid).backward()
+    return run
+
+
+def compare(reps, device, kinds=('noisy', 'scattered', 'blobby'), batch=128, heads=6, grid=(14, 14)):
+    "Median forward+backward times of both implementations, interleaved so both see the same machine state"
+    gen, rows = torch.Generator().manual_seed(0), []
+    for kind in kinds:
+        maps = make_maps(kind, batch, heads, grid, gen).to(device)
+        ours, ref = fwd_bwd(spatial_entropy, maps, grid), fwd_bwd(released_spatial_entropy, maps, grid)
+        diff = (spatial_entropy(maps, grid) - released_spatial_entropy(maps, grid)).abs().item()
+        for _ in range(3): ours(); ref()
+        t_ours, t_ref = [], []
+        for _ in range(reps):
+            t_ref.append(timed(ref, device)); t_ours.append(timed(ours, device))
+        rows.append(dict(maps=kind, device=device.type, batch=batch, heads=heads, grid=f'{grid[0]}x{grid[1]}',
+                         released_ms=1e3*np.median(t_ref), sar_nb_ms=1e3*np.median(t_ours),
+                         speedup=np.median(t_ref)/np.median(t_ours), abs_diff=diff, reps=reps))
+    return rows
+
+
+def scaling(reps, device, out):
+    "sar_nb forward+backward time vs batch size (14x14 grid) and vs grid size (batch 128), 6 heads"
+    gen, rows = torch.Generator().manual_seed(0), []
+    settings = [(b, (14, 14)) for b in (8, 32, 128, 512)] + [(128, (g, g)) for g in (7, 10, 14, 20, 24, 32)]
+    for batch, grid in settings:
+        for kind in ('scattered', 'blobby'):
+            maps = make_maps(kind, batch, 6, grid, gen).to(device)
+            run = fwd_bwd(spatial_entropy, maps, grid)
+            for _ in range(3): run()
+            t = np.median([timed(run, device) for _ in range(reps)])
+            rows.append(dict(maps=kind, device=device.type, batch=batch, heads=6, grid=grid[0], cells=batch*6*grid[0]*grid[1],
+                             sar_nb_ms=1e3*t))
+            print(f'{device.type:5} {kind:10} batch {batch:4} grid {grid[0]:2}x{grid[1]:<2} {1e3*t:8.2f} ms', flush=True)
+    if out:
+        import csv, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out/f'entropy_scaling_{device.type}.csv', 'w', newline='') as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
+        fig, axs = plt.subplots(1, 2, figsize=(9, 3.5))
+        for kind, style in (('scattered', 'o-'), ('blobby', 's--')):
+            r = [x for x in rows if x['maps'] == kind and x['grid'] == 14]
+            axs[0].plot([x['batch'] for x in r], [x['sar_nb_ms'] for x in r], style, label=kind)
+            r = [x for x in rows if x['maps'] == kind and x['batch'] == 128]
+            axs[1].plot([x['grid'] for x in r], [x['sar_nb_ms'] for x in r], style, label=kind)
+        axs[0].set(xscale='log', yscale='log', xlabel='batch size (6 heads, 14x14 grid)', ylabel='forward+backward (ms)')
+        axs[1].set(yscale='log', xlabel='grid side (batch 128, 6 heads)', ylabel='forward+backward (ms)')
+        for ax in axs: ax.legend(); ax.grid(alpha=.3)
+        fig.suptitle(f'spatial_entropy cost, {device.type}'); fig.tight_layout()
+        fig.savefig(out/f'entropy_scaling_{device.type}.png', dpi=100)
+    return rows
+
+
+def machine():
+    return dict(python=platform.python_version(), torch=torch.__version__, opencv=cv2.__version__,
+                cpu=platform.processor() or platform.machine(), cores=torch.get_num_threads(),
+                gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
+
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--reps', type=int, default=60, help='timed repetitions per implementation and map kind')
+    p.add_argument('--scaling', action='store_true', help='time sar_nb vs batch and grid size instead')
+    p.add_argument('--out', type=Path, default=None, help='folder for CSV/JSON/PNG results')
+    args = p.parse_args()
+    devices = [torch.device('cpu')] + ([torch.device('cuda')] if torch.cuda.is_available() else [])
+    print(json.dumps(machine()))
+    if args.scaling:
+        for d in devices: scaling(args.reps, d, args.out)
+        sys.exit()
+    rows = [r for d in devices for r in compare(args.reps, d)]
+    print(f"{'maps':10} {'device':6} {'released (ms)':>14} {'sar_nb (ms)':>12} {'speedup':>8}")
+    for r in rows:
+        print(f"{r['maps']:10} {r['device']:6} {r['released_ms']:14.2f} {r['sar_nb_ms']:12.2f} {r['speedup']:7.1f}x")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out/'entropy_vs_released.json').write_text(json.dumps(dict(machine=machine(), rows=rows), indent=1))
