@@ -1,0 +1,90 @@
+"""Benchmark: training-step time (and GPU peak memory) with and without SARCallback.
+
+    python bench/train_step.py              # CPU: ViT-Tiny, 32x32 images, 4x4 patches, batch 64
+                                            # GPU (if present): also DeiT-S, 224x224, batch 128, bf16
+    python bench/train_step.py --rounds 2   # quick smoke run
+
+A step is timed from fastai's `before_batch` to `after_batch` (forward, loss, backward, optimizer step), on
+synthetic data. Fits with and without the callback alternate, so both see the same machine state; the
+figure reported is the median step time over all timed steps (the first steps of each fit are warm-up).
+"""
+import argparse, json, platform, time
+from pathlib import Path
+
+import numpy as np, torch, timm
+from fastai.basics import Learner, DataLoaders, DataLoader, Callback, CrossEntropyLossFlat, set_seed
+from fastai.callback.fp16 import MixedPrecision
+from sar_nb.callback import SARCallback
+
+
+class StepTimer(Callback):
+    "Wall time of each training step (synchronising the GPU), after `skip` warm-up steps"
+    order = 1000
+    def __init__(self, skip=3): self.skip, self.times = skip, []
+    def _sync(self):
+        if torch.cuda.is_available(): torch.cuda.synchronize()
+    def before_batch(self):
+        if self.training: self._sync(); self.t0 = time.perf_counter()
+    def after_batch(self):
+        if self.training and self.iter >= self.skip: self._sync(); self.times.append(time.perf_counter() - self.t0)
+
+
+def synthetic_dls(n, size, bs, n_classes, device):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(n, 3, size, size, generator=g), torch.randint(0, n_classes, (n,), generator=g)
+    items = list(zip(x, y))
+    return DataLoaders(DataLoader(items, bs=bs, shuffle=True, drop_last=True), DataLoader(items[:bs], bs=bs), device=device)
+
+
+def measure(config, rounds, device):
+    "Median step time (ms) and peak GPU memory (MiB) with and without SARCallback"
+    arch, size, patch, bs, steps, amp = (config[k] for k in ('arch', 'size', 'patch', 'bs', 'steps', 'amp'))
+    dls = synthetic_dls(bs * steps, size, bs, 10, device)
+    learners = {}
+    for sar in (False, True):
+        set_seed(0)
+        model = timm.create_model(arch, pretrained=False, img_size=size, patch_size=patch, num_classes=10)
+        cbs = [StepTimer()] + ([SARCallback(0.01, schedule=None)] if sar else []) + ([MixedPrecision(amp)] if amp else [])
+        learners[sar] = Learner(dls, model.to(device), loss_func=CrossEntropyLossFlat(), cbs=cbs)
+    times, peaks = {False: [], True: []}, {False: 0, True: 0}
+    for _ in range(rounds):
+        for sar, learn in learners.items():
+            timer = learn.cbs.filter(lambda c: isinstance(c, StepTimer))[0]
+            timer.times = []
+            if device.type == 'cuda': torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
+            with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-4)
+            times[sar] += timer.times
+            if device.type == 'cuda': peaks[sar] = max(peaks[sar], torch.cuda.max_memory_allocated() / 2**20)
+    base, sar = 1e3 * np.median(times[False]), 1e3 * np.median(times[True])
+    row = dict(config, device=device.type, steps_timed=len(times[True]), without_ms=base, with_ms=sar,
+               overhead_pct=100 * (sar - base) / base)
+    if device.type == 'cuda':
+        row.update(peak_without_mib=peaks[False], peak_with_mib=peaks[True],
+                   peak_overhead_pct=100 * (peaks[True] - peaks[False]) / peaks[False])
+    return row
+
+
+CONFIGS = [dict(name='ViT-Tiny 32px', arch='vit_tiny_patch16_224', size=32, patch=4, bs=64, steps=12, amp=None, device='cpu'),
+           dict(name='DeiT-S 224px bf16', arch='deit_small_patch16_224', size=224, patch=16, bs=128, steps=25, amp='bf16', device='cuda')]
+
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--rounds', type=int, default=8, help='fits per variant (each of config steps)')
+    p.add_argument('--out', type=Path, default=None, help='folder for a JSON of the results')
+    args = p.parse_args()
+    machine = dict(python=platform.python_version(), torch=torch.__version__, timm=timm.__version__, cores=torch.get_num_threads(),
+                   gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
+    print(json.dumps(machine))
+    rows = []
+    for config in CONFIGS:
+        if config['device'] == 'cuda' and not torch.cuda.is_available(): continue
+        rows.append(measure(config, args.rounds, torch.device(config['device'])))
+        r = rows[-1]
+        mem = (f"  peak memory {r['peak_without_mib']:.0f} -> {r['peak_with_mib']:.0f} MiB ({r['peak_overhead_pct']:+.2f}%)"
+               if 'peak_with_mib' in r else '')
+        print(f"{r['name']:18} {r['device']:4} batch {r['bs']:3}: without {r['without_ms']:8.1f} ms  with SAR {r['with_ms']:8.1f} ms"
+              f"  overhead {r['overhead_pct']:+.1f}%  ({r['steps_timed']} steps each){mem}", flush=True)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out/'train_step.json').write_text(json.dumps(dict(machine=machine, rows=rows), indent=1))
