@@ -1,15 +1,18 @@
-"""Run every notebook in nbs/ as nbdev-test does (same runner, same skipped flags), in parallel,
-and print one line per notebook plus a final `RESULT passed failed` line for .ci/run."""
-import sys, time
+"""Run every notebook in nbs/ with nbdev's own notebook runner (`nbdev.test.test_nb`, the cells nbdev-test
+runs, the same skipped flags), each in its own process, two at a time; print one line per notebook and a
+final `RESULT passed failed` line for .ci/run."""
+import subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from fastcore.parallel import parallel
 from nbdev.config import get_config
-from nbdev.test import test_nb
+
+RUN_ONE = "import sys; from nbdev.test import test_nb; ok, _ = test_nb(sys.argv[1], skip_flags=sys.argv[2:]); sys.exit(0 if ok else 1)"
 
 
-def run_one(fn, skip_flags):
-    ok, secs = test_nb(fn, skip_flags=skip_flags, basepath=get_config().config_path)
-    return fn.name, ok, secs
+def run_one(nb, skip_flags):
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, '-c', RUN_ONE, str(nb), *skip_flags], capture_output=True, text=True)
+    return nb.name, proc.returncode == 0, time.time() - t0, proc.stderr
 
 
 if __name__ == '__main__':
@@ -17,10 +20,12 @@ if __name__ == '__main__':
     skip_flags = cfg.tst_flags.split()
     nbs = sorted(p for p in Path(cfg.nbs_path).glob('*.ipynb') if not p.name.startswith('_'))
     workers = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-    print(f'notebooks: {len(nbs)}, skipping cells flagged {skip_flags}, {workers} workers', flush=True)
-    t0 = time.time()
-    results = parallel(run_one, nbs, skip_flags=skip_flags, n_workers=workers, threadpool=False)
-    for name, ok, secs in results: print(f"{'PASS' if ok else 'FAIL'}: notebook {name} ({secs:.0f}s)")
-    passed = sum(ok for _, ok, _ in results)
+    print(f'notebooks: {len(nbs)}, skipping cells flagged {skip_flags}, {workers} at a time', flush=True)
+    t0, passed = time.time(), 0
+    with ThreadPoolExecutor(workers) as pool:
+        for name, ok, secs, err in pool.map(lambda nb: run_one(nb, skip_flags), nbs):
+            print(f"{'PASS' if ok else 'FAIL'}: notebook {name} ({secs:.0f}s)", flush=True)
+            if not ok: print(err[-6000:], flush=True)
+            passed += ok
     print(f'notebooks took {time.time()-t0:.0f}s')
-    print(f'RESULT {passed} {len(results) - passed}')
+    print(f'RESULT {passed} {len(nbs) - passed}')
