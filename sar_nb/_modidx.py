@@ -56,7 +56,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                 'sar_nb/callback.py'),
                                  'sar_nb.callback.distributed_mean': ('callback.html#distributed_mean', 'sar_nb/callback.py'),
                                  'sar_nb.callback.sar_schedule': ('callback.html#sar_schedule', 'sar_nb/callback.py')},
-            'sar_nb.cli': {'sar_nb.cli.sar_train': ('train.html#sar_train', 'sar_nb/cli.py')},
+            'sar_nb.cli': {'sar_nb.cli.sar_train': ('cli.html#sar_train', 'sar_nb/cli.py')},
             'sar_nb.data': { 'sar_nb.data._download_fashion_mnist': ('data.html#_download_fashion_mnist', 'sar_nb/data.py'),
                              'sar_nb.data._fastai_fmnist_dir': ('data.html#_fastai_fmnist_dir', 'sar_nb/data.py'),
                              'sar_nb.data._idx_files': ('data.html#_idx_files', 'sar_nb/data.py'),
