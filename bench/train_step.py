@@ -1,14 +1,18 @@
-"""Benchmark: training-step time (and GPU peak memory) with and without SARCallback.
+"""Benchmark: training-step time and peak memory with and without SARCallback.
 
     python bench/train_step.py              # CPU: ViT-Tiny, 32x32 images, 4x4 patches, batch 64
                                             # GPU (if present): also DeiT-S, 224x224, batch 128, bf16
     python bench/train_step.py --rounds 2   # quick smoke run
+    python bench/train_step.py --memory-only --out bench/results   # CPU peak memory only (train_step_memory.json)
 
 A step is timed from fastai's `before_batch` to `after_batch` (forward, loss, backward, optimizer step), on
 synthetic data. Fits with and without the callback alternate, so both see the same machine state; the
 figure reported is the median step time over all timed steps (the first steps of each fit are warm-up).
+Peak memory: on a GPU `torch.cuda.max_memory_allocated` per fit; on the CPU the peak resident set size of a fresh
+process that builds the same learner and trains 4 steps, with and without the callback, alternating (median of
+`min(rounds, 3)` processes each).
 """
-import argparse, json, platform, time
+import argparse, json, platform, resource, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np, torch, timm
@@ -36,16 +40,38 @@ def synthetic_dls(n, size, bs, n_classes, device):
     return DataLoaders(DataLoader(items, bs=bs, shuffle=True, drop_last=True), DataLoader(items[:bs], bs=bs), device=device)
 
 
+def make_learner(config, sar, device, steps=None):
+    "The benchmark's learner on synthetic data, with or without SARCallback"
+    arch, size, patch, bs, amp = (config[k] for k in ('arch', 'size', 'patch', 'bs', 'amp'))
+    dls = synthetic_dls(bs * (steps or config['steps']), size, bs, 10, device)
+    set_seed(0)
+    model = timm.create_model(arch, pretrained=False, img_size=size, patch_size=patch, num_classes=10)
+    cbs = [StepTimer()] + ([SARCallback(0.01, schedule=None)] if sar else []) + ([MixedPrecision(amp)] if amp else [])
+    return Learner(dls, model.to(device), loss_func=CrossEntropyLossFlat(), cbs=cbs)
+
+
+def peak_rss_child(name, sar):
+    "In a fresh process: build the learner, train 4 steps, print the peak resident set size (MiB)"
+    config = next(c for c in CONFIGS if c['name'] == name)
+    learn = make_learner(config, sar, torch.device('cpu'), steps=4)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-4)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # Linux reports KiB
+
+
+def cpu_peaks(config, rounds):
+    "Median peak RSS (MiB) of fresh processes without and with SARCallback, alternating"
+    peaks = {False: [], True: []}
+    for _ in range(min(rounds, 3)):
+        for sar in (False, True):
+            out = subprocess.run([sys.executable, __file__, '--peak-rss-child', config['name'], str(int(sar))],
+                                 capture_output=True, text=True, check=True)
+            peaks[sar].append(float(out.stdout.split()[-1]))
+    return float(np.median(peaks[False])), float(np.median(peaks[True]))
+
+
 def measure(config, rounds, device):
-    "Median step time (ms) and peak GPU memory (MiB) with and without SARCallback"
-    arch, size, patch, bs, steps, amp = (config[k] for k in ('arch', 'size', 'patch', 'bs', 'steps', 'amp'))
-    dls = synthetic_dls(bs * steps, size, bs, 10, device)
-    learners = {}
-    for sar in (False, True):
-        set_seed(0)
-        model = timm.create_model(arch, pretrained=False, img_size=size, patch_size=patch, num_classes=10)
-        cbs = [StepTimer()] + ([SARCallback(0.01, schedule=None)] if sar else []) + ([MixedPrecision(amp)] if amp else [])
-        learners[sar] = Learner(dls, model.to(device), loss_func=CrossEntropyLossFlat(), cbs=cbs)
+    "Median step time (ms) and peak memory (MiB) with and without SARCallback"
+    learners = {sar: make_learner(config, sar, device) for sar in (False, True)}
     times, peaks = {False: [], True: []}, {False: 0, True: 0}
     for _ in range(rounds):
         for sar, learn in learners.items():
@@ -58,9 +84,9 @@ def measure(config, rounds, device):
     base, sar = 1e3 * np.median(times[False]), 1e3 * np.median(times[True])
     row = dict(config, device=device.type, steps_timed=len(times[True]), without_ms=base, with_ms=sar,
                overhead_pct=100 * (sar - base) / base)
-    if device.type == 'cuda':
-        row.update(peak_without_mib=peaks[False], peak_with_mib=peaks[True],
-                   peak_overhead_pct=100 * (peaks[True] - peaks[False]) / peaks[False])
+    if device.type == 'cpu': peaks[False], peaks[True] = cpu_peaks(config, rounds)
+    row.update(peak_without_mib=peaks[False], peak_with_mib=peaks[True], peak_kind='cuda allocated' if device.type == 'cuda' else 'process RSS',
+               peak_overhead_pct=100 * (peaks[True] - peaks[False]) / peaks[False])
     return row
 
 
@@ -72,17 +98,30 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--rounds', type=int, default=8, help='fits per variant (each of config steps)')
     p.add_argument('--out', type=Path, default=None, help='folder for a JSON of the results')
+    p.add_argument('--memory-only', action='store_true', help='CPU peak memory only, no step times')
+    p.add_argument('--peak-rss-child', nargs=2, metavar=('CONFIG', 'SAR'), help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.peak_rss_child: peak_rss_child(args.peak_rss_child[0], bool(int(args.peak_rss_child[1]))); sys.exit()
     machine = dict(python=platform.python_version(), torch=torch.__version__, timm=timm.__version__, cores=torch.get_num_threads(),
                    gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
     print(json.dumps(machine))
+    if args.memory_only:
+        config = CONFIGS[0]
+        without, with_sar = cpu_peaks(config, 3)
+        row = dict(config, device='cpu', peak_kind='process RSS', peak_without_mib=without, peak_with_mib=with_sar,
+                   peak_overhead_pct=100 * (with_sar - without) / without)
+        print(f"{config['name']:18} cpu  batch {config['bs']:3}: peak memory (process RSS) {without:.0f} -> {with_sar:.0f} MiB "
+              f"({row['peak_overhead_pct']:+.2f}%)", flush=True)
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out/'train_step_memory.json').write_text(json.dumps(dict(machine=machine, rows=[row]), indent=1))
+        sys.exit()
     rows = []
     for config in CONFIGS:
         if config['device'] == 'cuda' and not torch.cuda.is_available(): continue
         rows.append(measure(config, args.rounds, torch.device(config['device'])))
         r = rows[-1]
-        mem = (f"  peak memory {r['peak_without_mib']:.0f} -> {r['peak_with_mib']:.0f} MiB ({r['peak_overhead_pct']:+.2f}%)"
-               if 'peak_with_mib' in r else '')
+        mem = f"  peak memory ({r['peak_kind']}) {r['peak_without_mib']:.0f} -> {r['peak_with_mib']:.0f} MiB ({r['peak_overhead_pct']:+.2f}%)"
         print(f"{r['name']:18} {r['device']:4} batch {r['bs']:3}: without {r['without_ms']:8.1f} ms  with SAR {r['with_ms']:8.1f} ms"
               f"  overhead {r['overhead_pct']:+.1f}%  ({r['steps_timed']} steps each){mem}", flush=True)
     if args.out:
