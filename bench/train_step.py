@@ -126,4 +126,4 @@ if __name__ == '__main__':
               f"  overhead {r['overhead_pct']:+.1f}%  ({r['steps_timed']} steps each){mem}", flush=True)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out/'train_step.json').write_text(json.dumps(dict(machine=machine, rows=rows), indent=1))
+        (args.out/f"train_step_{'gpu' if torch.cuda.is_available() else 'cpu'}.json").write_text(json.dumps(dict(machine=machine, rows=rows), indent=1))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import numpy as np, torch, torch.nn.functional as F
 import scipy.ndimage as ndi
+from contextlib import contextmanager
 from torch import Tensor
 
 try: import cv2
@@ -88,11 +89,25 @@ def connected_components(mask:Tensor, # bool maps, (..., h, w)
     labels = torch.where(labels > 0, labels - before[:, None], 0)
     return labels.view(-1, h+1, w)[:, :h].reshape(mask.shape)
 
+# %% ../nbs/00_entropy.ipynb #7c2d9e41
+@contextmanager
+def _one_thread(device:torch.device):
+    "Run torch's CPU operations inside on one thread (nothing changes on other devices)"
+    threads = torch.get_num_threads()
+    if device.type != 'cpu' or threads == 1: yield; return
+    torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(threads)
+
 # %% ../nbs/00_entropy.ipynb #1aa3d35d
 class _SpatialEntropy(torch.autograd.Function):
     "Spatial entropy of maps `s` (M, N) on a `grid` of N cells, with a hand-written backward"
     @staticmethod
     def forward(ctx, s:Tensor, grid:tuple, method:str|None):
+        with _one_thread(s.device): return _SpatialEntropy._forward(ctx, s, grid, method)
+
+    @staticmethod
+    def _forward(ctx, s:Tensor, grid:tuple, method:str|None):
         (M, N), (gh, gw) = s.shape, grid
         mean = s.mean(1)
         finite = mean.isfinite()  # a NaN or inf score makes its map's mean non-finite ...
@@ -117,10 +132,11 @@ class _SpatialEntropy(torch.autograd.Function):
     def backward(ctx, grad_entropy:Tensor):
         labels, dH_dmass, blob_map = ctx.saved_tensors
         (gh, gw), M = ctx.grid, len(grad_entropy)
-        grad_blob = F.pad(dH_dmass * grad_entropy[blob_map], (1, 0))  # label 0 (outside blobs) gets none
-        grad_cells = grad_blob.index_select(0, labels).view(M, gh+1, gw)  # 0 outside blobs and in the gutter
-        grad_mean = grad_cells.sum((1, 2), keepdim=True).div_(gh*gw)  # the mean threshold's share
-        return torch.sub(grad_cells[:, :gh], grad_mean).view(M, gh*gw), None, None
+        with _one_thread(grad_entropy.device):
+            grad_blob = F.pad(dH_dmass * grad_entropy[blob_map], (1, 0))  # label 0 (outside blobs) gets none
+            grad_cells = grad_blob.index_select(0, labels).view(M, gh+1, gw)  # 0 outside blobs and in the gutter
+            grad_mean = grad_cells.sum((1, 2), keepdim=True).div_(gh*gw)  # the mean threshold's share
+            return torch.sub(grad_cells[:, :gh], grad_mean).view(M, gh*gw), None, None
 
 # %% ../nbs/00_entropy.ipynb #b2041083
 def spatial_entropy(scores:Tensor, # CLS-to-patch scores, (B, H, N): images, heads, patches
