@@ -94,7 +94,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'sar_nb.data.read_idx': ('data.html#read_idx', 'sar_nb/data.py'),
                              'sar_nb.data.stratified_subset': ('data.html#stratified_subset', 'sar_nb/data.py')},
             'sar_nb.entropy': { 'sar_nb.entropy._SpatialEntropy': ('entropy.html#_spatialentropy', 'sar_nb/entropy.py'),
-                                'sar_nb.entropy._SpatialEntropy._forward': ('entropy.html#_spatialentropy._forward', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._SpatialEntropy.backward': ('entropy.html#_spatialentropy.backward', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._SpatialEntropy.forward': ('entropy.html#_spatialentropy.forward', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._label_host': ('entropy.html#_label_host', 'sar_nb/entropy.py'),

@@ -104,29 +104,26 @@ class _SpatialEntropy(torch.autograd.Function):
     "Spatial entropy of maps `s` (M, N) on a `grid` of N cells, with a hand-written backward"
     @staticmethod
     def forward(ctx, s:Tensor, grid:tuple, method:str|None):
-        with _one_thread(s.device): return _SpatialEntropy._forward(ctx, s, grid, method)
-
-    @staticmethod
-    def _forward(ctx, s:Tensor, grid:tuple, method:str|None):
-        (M, N), (gh, gw) = s.shape, grid
-        mean = s.mean(1)
-        finite = mean.isfinite()  # a NaN or inf score makes its map's mean non-finite ...
-        mean[~finite] = float('nan')  # ... and a NaN mean puts no cell above it
-        a = s.new_zeros(M, gh+1, gw)  # work in the stacked layout the labellers use
-        torch.sub(s.view(M, gh, gw), mean.view(M, 1, 1), out=a[:, :gh])
-        labels, counts = _label_stacked(a > 0, method)
-        n = int(counts.sum())
-        labels = labels.view(-1)
-        a += 1e-9  # relu(a) + 1e-9 for the cells in blobs; cells outside blobs land in label 0, unused
-        mass = s.new_zeros(n+1).index_add_(0, labels, a.view(-1))[1:]
-        blob_map = torch.repeat_interleave(counts, output_size=n)  # the map each blob belongs to
-        total = s.new_zeros(M).index_add_(0, blob_map, mass)[blob_map]
-        p = mass / total
-        log_p = p.log()
-        entropy = s.new_zeros(M).index_add_(0, blob_map, p * log_p).neg_()
-        ctx.save_for_backward(labels, (log_p + entropy[blob_map]).div_(total).neg_(), blob_map)
-        ctx.grid = grid
-        return entropy.masked_fill_(~finite, float('nan'))
+        with _one_thread(s.device):
+            (M, N), (gh, gw) = s.shape, grid
+            mean = s.mean(1)
+            finite = mean.isfinite()  # a NaN or inf score makes its map's mean non-finite ...
+            mean[~finite] = float('nan')  # ... and a NaN mean puts no cell above it
+            a = s.new_zeros(M, gh+1, gw)  # work in the stacked layout the labellers use
+            torch.sub(s.view(M, gh, gw), mean.view(M, 1, 1), out=a[:, :gh])
+            labels, counts = _label_stacked(a > 0, method)
+            n = int(counts.sum())
+            labels = labels.view(-1)
+            a += 1e-9  # relu(a) + 1e-9 for the cells in blobs; cells outside blobs land in label 0, unused
+            mass = s.new_zeros(n+1).index_add_(0, labels, a.view(-1))[1:]
+            blob_map = torch.repeat_interleave(counts, output_size=n)  # the map each blob belongs to
+            total = s.new_zeros(M).index_add_(0, blob_map, mass)[blob_map]
+            p = mass / total
+            log_p = p.log()
+            entropy = s.new_zeros(M).index_add_(0, blob_map, p * log_p).neg_()
+            ctx.save_for_backward(labels, (log_p + entropy[blob_map]).div_(total).neg_(), blob_map)
+            ctx.grid = grid
+            return entropy.masked_fill_(~finite, float('nan'))
 
     @staticmethod
     def backward(ctx, grad_entropy:Tensor):
