@@ -4,9 +4,10 @@
 
 # %% ../nbs/02_callback.ipynb #d69e9fb8
 from __future__ import annotations
-import warnings, torch
+import math, numbers, warnings, torch
+from torch import Tensor
 from fastcore.basics import store_attr
-from fastai.callback.core import Callback
+from fastai.callback.core import Callback, GatherPredsCallback
 from fastai.callback.training import GradientAccumulation
 from fastai.callback.schedule import SchedLin, SchedCos, combine_scheds
 from fastai.learner import ValueMetric
@@ -14,9 +15,10 @@ from fastai.torch_core import find_bs
 from .entropy import spatial_entropy
 from .attention import AttentionCapture
 
+
 # %% auto #0
-__all__ = ['sar_schedule', 'distributed_mean', 'add_metric_column', 'remove_metric_column', 'SARCallback', 'ValidAttentionMetric',
-           'ValidEntropy']
+__all__ = ['sar_schedule', 'distributed_mean', 'add_metric_column', 'remove_metric_column', 'fitting', 'check_weight',
+           'SARCallback', 'ValidAttentionMetric', 'ValidEntropy']
 
 # %% ../nbs/02_callback.ipynb #6faffbdc
 def sar_schedule(n_epoch:int, # length of training
@@ -52,72 +54,108 @@ def remove_metric_column(learn, name:str):
     "Remove the recorder column `name`"
     learn.metrics = [m for m in learn.metrics if getattr(m, 'name', None) != name]
 
+def fitting(learn)->bool:
+    "True in `fit`; False in `validate`, `get_preds` and `predict`, which run the fit events under `no_mbar`"
+    return getattr(learn, 'create_mbar', True)
+
+
 # %% ../nbs/02_callback.ipynb #7e8fd395
+def check_weight(weight, # λ: a Python, numpy or 0-d torch real number
+                 name:str='weight', # what to call it in the error
+                )->float:
+    "λ as a float, refusing anything that is not a finite real number ≥ 0"
+    if isinstance(weight, Tensor) and weight.numel() == 1 and not weight.is_complex(): weight = weight.item()
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+        raise ValueError(f"{name} must be a number or a fastai schedule (e.g. SchedCos(0.01, 0)), got {weight!r}")
+    value = float(weight)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}: λ weighs the spatial entropy that SAR "
+                         "minimises (the paper uses 0.01; 0 switches the term off)")
+    return value
+
 class SARCallback(Callback):
     "Add `λ · spatial_entropy` of the last block's class-token attention to the training loss of a timm ViT"
     order,run_valid = GradientAccumulation.order-1,False  # before gradient accumulation rescales the loss
     def __init__(self,
-        weight:float|callable=0.01, # λ: a number (shaped by `schedule`), or a fastai schedule giving λ over training progress
+        weight:float|callable=0.01, # λ ≥ 0: a number (shaped by `schedule`), or a fastai schedule giving λ over training progress
         schedule:str|callable|None='paper', # for a number: 'paper' (warm-up, cosine decay), None (constant), or a multiplier schedule
         warmup_epochs:float=10, # the 'paper' schedule's warm-up (at most a quarter of training)
         method:str|None=None, # connected-components labeller for `spatial_entropy` (None: by device)
     ):
         if not (schedule is None or schedule == 'paper' or callable(schedule)):
             raise ValueError(f"schedule must be 'paper', None (constant λ) or a fastai schedule, got {schedule!r}")
-        if not callable(weight) and not isinstance(weight, (int, float)):
-            raise ValueError(f"weight must be a number or a fastai schedule (e.g. SchedCos(0.01, 0)), got {weight!r}")
+        if not callable(weight): weight = check_weight(weight)
         store_attr()
-        self.skipped, self.capture = 0, None
+        self.skipped, self.bad_maps, self.capture = 0, 0, None
 
     def before_fit(self):
-        if self.capture is not None: self.capture.disarm()  # stale hooks from a fit that raised
+        self._release()
+        self.total, self.count = 0., 0
+        if not fitting(self.learn): return  # validate/get_preds: no training, no column
+        n_sar = sum(isinstance(cb, SARCallback) for cb in self.learn.cbs)
+        if n_sar > 1: raise ValueError(f"This Learner has {n_sar} SARCallbacks: each would add its own λ·H to the loss. "
+                                       "Keep one (learn.remove_cb) or pass sar=False to sar_learner when you add your own")
         self.capture = AttentionCapture(self.learn.model, training=True)
         self.multiplier = sar_schedule(self.n_epoch, self.warmup_epochs) if self.schedule == 'paper' else self.schedule
         add_metric_column(self.learn, 'sar_entropy', self.epoch_entropy)
 
     def current_weight(self)->float:
         "λ at this point of training"
-        if callable(self.weight): return float(self.weight(self.pct_train))
-        return float(self.weight) * (1. if self.multiplier is None else float(self.multiplier(self.pct_train)))
+        if callable(self.weight): return check_weight(self.weight(self.pct_train), 'the weight schedule')
+        return self.weight * (1. if self.multiplier is None else float(self.multiplier(self.pct_train)))
 
     def before_train(self): self.total, self.count = 0., 0
     def before_batch(self): self.capture.arm(once=True)
 
     def after_loss(self):
-        weight, grid = self.current_weight(), self.capture.grid
+        weight = self.current_weight()
         with torch.set_grad_enabled(weight != 0):
-            entropy = spatial_entropy(self.capture.cls_scores(), grid, method=self.method)
+            maps = spatial_entropy(self.capture.cls_scores(), self.capture.grid, reduction='none', method=self.method)
         self.capture.clear()
-        if not torch.isfinite(entropy):
-            self.skipped += 1
-            warnings.warn(f"SARCallback: non-finite spatial entropy at epoch {self.epoch}, batch {self.iter}: "
-                          f"the entropy term is skipped for this batch ({self.skipped} skipped so far)")
-            return
+        finite = maps.isfinite()
+        n_good = int(finite.sum())  # the step's one host synchronisation
+        if n_good < maps.numel(): self._warn(maps.numel() - n_good, maps.numel())
+        if n_good == 0: return
+        entropy = torch.where(finite, maps, 0.).sum() / n_good  # the mean over the finite maps
         if weight != 0: self.learn.loss_grad = self.learn.loss_grad + weight * entropy
-        bs = find_bs(self.learn.yb)
+        bs = find_bs(self.learn.xb)
         self.total, self.count = self.total + entropy.detach() * bs, self.count + bs
+
+    def _warn(self, n_bad:int, n:int):
+        self.bad_maps += n_bad
+        if n_bad == n: self.skipped += 1
+        what = ("the entropy term is skipped for this batch" if n_bad == n else "the entropy term is the mean over the others")
+        warnings.warn(f"SARCallback: {n_bad} of {n} attention maps have non-finite scores at epoch {self.epoch}, batch {self.iter}: "
+                      f"{what} ({self.bad_maps} maps and {self.skipped} whole batches so far)")
 
     def epoch_entropy(self)->float|None:
         "Mean spatial entropy of this epoch's training batches"
-        if not hasattr(self, 'count'): return None
         return distributed_mean(self.total, self.count, next(self.learn.model.parameters()).device)
 
-    def after_fit(self):
+    def _release(self):
         if self.capture is not None: self.capture.disarm(); self.capture.clear()
         self.capture = None
-        remove_metric_column(self.learn, 'sar_entropy')
+        if self.learn is not None: remove_metric_column(self.learn, 'sar_entropy')
+
+    def after_fit(self): self._release()
+
 
 # %% ../nbs/02_callback.ipynb #8d41ec6c
 class ValidAttentionMetric(Callback):
     "A recorder column averaging `measure(capture)` over the validation set; subclasses set `column` and `measure`"
     order,run_train,column = 20,False,None  # before the Recorder (50) names its columns
+    in_get_preds = False  # set True to also measure in `get_preds`/`predict` (inference does no attention work by default)
+    capture = None
     def before_fit(self):
+        self._release()
+        if not self.in_get_preds and any(isinstance(cb, GatherPredsCallback) for cb in self.learn.cbs): return
         self.capture = AttentionCapture(self.learn.model)
         add_metric_column(self.learn, self.column, self.value)
     def before_validate(self): self.total, self.count = 0., 0
-    def before_batch(self): self.capture.arm(once=True)
+    def before_batch(self):
+        if self.capture is not None: self.capture.arm(once=True)
     def after_pred(self):
-        if self.capture.qkv is None: return
+        if self.capture is None or self.capture.qkv is None: return
         total, count = self.measure(self.capture)
         self.capture.clear()
         self.total, self.count = self.total + total, self.count + count
@@ -127,13 +165,17 @@ class ValidAttentionMetric(Callback):
     def value(self)->float|None:
         if not hasattr(self, 'count'): return None
         return distributed_mean(self.total, self.count, next(self.learn.model.parameters()).device)
-    def after_fit(self):
-        self.capture.disarm(); self.capture.clear()
-        remove_metric_column(self.learn, self.column)
+    def _release(self):
+        if self.capture is not None: self.capture.disarm(); self.capture.clear()
+        self.capture = None
+        if self.learn is not None: remove_metric_column(self.learn, self.column)
+    def after_fit(self): self._release()
 
 class ValidEntropy(ValidAttentionMetric):
     "The mean spatial entropy of the last block's class-token attention on the validation set, as a `valid_entropy` column"
     column = 'valid_entropy'
     def measure(self, capture):
-        bs = find_bs(self.learn.yb)
-        return spatial_entropy(capture.cls_scores(), capture.grid, method=None) * bs, bs
+        maps = spatial_entropy(capture.cls_scores(), capture.grid, reduction='none', method=None)
+        finite, heads = maps.isfinite(), maps.shape[1]  # the mean over finite maps, counted in images
+        return torch.where(finite, maps, 0.).sum() / heads, finite.sum().item() / heads
+
