@@ -4,28 +4,47 @@
 
 # %% ../nbs/03_data.ipynb #1194d823
 from __future__ import annotations
-import gzip, os, struct
+import gzip, math, os, struct
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
-from fastai.vision.all import (Datasets, ItemGetter, Categorize, IntToFloatTensor, Normalize, TensorImage,
-    aug_transforms, imagenet_stats, get_image_files, parent_label, DataBlock, ImageBlock, CategoryBlock,
+from PIL import Image
+from torch import Tensor
+from fastcore.basics import store_attr
+from fastai.vision.all import (Datasets, ItemGetter, Categorize, IntToFloatTensor, Normalize, TensorImage, Transform,
+    aug_transforms, imagenet_stats, PILImage, TransformBlock, get_image_files, parent_label, DataBlock, ImageBlock, CategoryBlock,
     FuncSplitter, RandomSplitter, RegexLabeller, Resize, URLs, untar_data, fastai_path, using_attr)
 
 # %% auto #0
-__all__ = ['FASHION_MNIST_CLASSES', 'DEBIAN_FASHION_MNIST', 'FASTAI_DATASETS', 'read_idx', 'fashion_mnist_folders',
-           'load_fashion_mnist', 'stratified_subset', 'default_augment', 'fashion_mnist_dls', 'folder_dls', 'pets_dls',
+__all__ = ['FASHION_MNIST_CLASSES', 'DEBIAN_FASHION_MNIST', 'FASTAI_DATASETS', 'pets_breed', 'DataError', 'MissingDataError',
+           'read_idx', 'fashion_mnist_folders', 'load_fashion_mnist', 'stratified_subset', 'default_augment',
+           'ToGrayImage', 'fashion_mnist_dls', 'check_images', 'check_classes', 'folder_dls', 'ToPILImage', 'pets_dls',
            'dataset_names', 'get_dls']
+
+# %% ../nbs/03_data.ipynb #2664282e
+class DataError(ValueError):
+    "Data that cannot be used as given: the message says what to change (`param`: the argument concerned, if one)"
+    def __init__(self, message:str, param:str|None=None): super().__init__(message); self.param = param
+
+class MissingDataError(DataError, FileNotFoundError):
+    "Data that is not where it was looked for"
 
 # %% ../nbs/03_data.ipynb #6d171575
 def read_idx(path:str|Path)->np.ndarray:
-    "Read an IDX file of unsigned bytes (optionally gzipped) into a numpy array"
+    "Read an IDX file of unsigned bytes (optionally gzipped) into a numpy array, checking its size against its header"
     path = Path(path)
-    data = (gzip.open if path.suffix == '.gz' else open)(path, 'rb').read()
+    try:
+        with (gzip.open if path.suffix == '.gz' else open)(path, 'rb') as f: data = f.read()
+    except (OSError, EOFError) as e:  # not gzip (BadGzipFile), truncated gzip (EOFError), unreadable
+        raise DataError(f"{path} cannot be read ({e}): it is damaged or not what its name says; replace it with a fresh copy") from None
     if len(data) < 4 or data[:2] != b'\0\0' or data[2] != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
-    ndim = data[3]
-    dims = struct.unpack(f'>{ndim}I', data[4:4+4*ndim])
-    return np.frombuffer(bytearray(data), np.uint8, offset=4+4*ndim).reshape(dims)  # writable, as torch wants
+        raise DataError(f"{path} is not an IDX file of unsigned bytes; replace it with a fresh copy")
+    ndim, header = data[3], 4 + 4*data[3]
+    if len(data) < header: raise DataError(f"{path} is truncated inside its header; replace it with a fresh copy")
+    dims = struct.unpack(f'>{ndim}I', data[4:header])
+    if len(data) - header != math.prod(dims):
+        raise DataError(f"{path}: its header announces {' x '.join(map(str, dims))} = {math.prod(dims)} bytes of data, "
+                        f"the file holds {len(data) - header}: it is truncated or damaged; replace it with a fresh copy")
+    return np.frombuffer(bytearray(data), np.uint8, offset=header).reshape(dims)  # writable, as torch wants
 
 # %% ../nbs/03_data.ipynb #379b32d4
 FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
@@ -58,25 +77,38 @@ def _download_fashion_mnist()->Path:
     return root/'FashionMNIST'/'raw'
 
 # %% ../nbs/03_data.ipynb #0adf9da0
+def _check_fashion_mnist(arrays:dict, files:dict):
+    "Images and labels that agree: as many of each, labels 0-9"
+    for split in ('train', 'test'):
+        images, labels = arrays[f'{split}_images'], arrays[f'{split}_labels']
+        where = f"{files[f'{split}_images']} and {files[f'{split}_labels']}"
+        if images.ndim != 3 or labels.ndim != 1:
+            raise DataError(f"{where}: expected (n, h, w) images and (n,) labels, got {images.shape} and {labels.shape}")
+        if len(images) != len(labels): raise DataError(f"{where}: {len(images)} images but {len(labels)} labels")
+        if len(labels) and labels.max() >= len(FASHION_MNIST_CLASSES):
+            raise DataError(f"{files[f'{split}_labels']}: label {labels.max()} is out of range (Fashion-MNIST has 10 classes, 0-9)")
+
 def load_fashion_mnist(path:str|Path|None=None, # a folder with the four IDX files; default: search
                        download:bool=True, # download with torchvision when the files are nowhere to be found
                       )->dict: # train_images (60000, 28, 28) uint8, train_labels, test_images, test_labels
     "Fashion-MNIST as numpy arrays, from local IDX files or, if allowed, a download"
     folders = fashion_mnist_folders(path)
     if path is not None and _idx_files(Path(path)) is None:
-        raise FileNotFoundError(f"No Fashion-MNIST IDX files in {path} (expected {', '.join(_FMNIST_FILES.values())}, optionally .gz)")
+        raise MissingDataError(f"No Fashion-MNIST IDX files in {path} (expected {', '.join(_FMNIST_FILES.values())}, optionally .gz)")
     files, download_error = next((f for f in map(_idx_files, folders) if f is not None), None), None
     if files is None and download:
         try: files = _idx_files(_download_fashion_mnist())
         except Exception as e: download_error = e
     if files is None:
         tried = '\n  '.join(str(f) for f in folders)
-        raise FileNotFoundError(
+        raise MissingDataError(
             "Fashion-MNIST not found. Looked in:\n  " + tried + "\nInstall the Debian/Ubuntu package: "
             "`sudo apt-get install dataset-fashion-mnist`; or set SAR_DATA to a folder with the four IDX files; "
             "or, online, call load_fashion_mnist(download=True) to fetch it with torchvision"
             + (f" (the download failed: {download_error})" if download_error else "") + ".")
-    return {k: read_idx(v) for k, v in files.items()}
+    arrays = {k: read_idx(v) for k, v in files.items()}
+    _check_fashion_mnist(arrays, files)
+    return arrays
 
 # %% ../nbs/03_data.ipynb #35270bb6
 def stratified_subset(labels:np.ndarray, # class index of every item
@@ -86,7 +118,7 @@ def stratified_subset(labels:np.ndarray, # class index of every item
     "Indices of `n` items drawn without replacement, each class in proportion to its frequency"
     labels = np.asarray(labels)
     if not 0 < n <= len(labels):
-        raise ValueError(f"n_train={n} must be between 1 and the {len(labels)} training images available")
+        raise DataError(f"n_train={n} must be between 1 and the {len(labels)} training images available", param='n_train')
     classes, counts = np.unique(labels, return_counts=True)
     share = counts * n / len(labels)
     quota = np.floor(share).astype(int)
@@ -108,8 +140,39 @@ def _items(images:torch.Tensor, labels:np.ndarray, classes:list)->list:
     return [(TensorImage(img), classes[y]) for img, y in zip(images, labels.tolist())]
 
 def default_augment(img_size:int)->list:
-    "fastai batch augmentations suited to small images"
-    return aug_transforms(do_flip=True, max_rotate=10., max_zoom=1.1, max_warp=0.1, max_lighting=0.2, p_affine=0.75, p_lighting=0.75)
+    "Light fastai batch augmentation: horizontal flips and zooms up to 1.1 (half of the images), no rotation, warp or lighting"
+    return aug_transforms(do_flip=True, max_rotate=0., max_zoom=1.1, max_warp=0., max_lighting=0., p_affine=0.5)
+
+# %% ../nbs/03_data.ipynb #5864d9ad
+class ToGrayImage(Transform):
+    "Any image (a file, PIL image, array or tensor) as a one-channel uint8 `TensorImage` of side `size`"
+    input_types = (str, Path, Image.Image, np.ndarray, Tensor)  # what `test_dl`, `predict` and `get_preds` accept
+    def __init__(self, size:int): super().__init__(); self.size = size
+    def encodes(self, img):
+        if isinstance(img, Tensor) and img.dtype == torch.uint8 and img.shape == (1, self.size, self.size):
+            return TensorImage(img)  # the training images, already prepared: nothing to do
+        if isinstance(img, (str, Path)):
+            with Image.open(img) as im: img = im.convert('L')
+        elif isinstance(img, Tensor): img = _array_from_tensor(img)
+        if isinstance(img, np.ndarray): img = Image.fromarray(_uint8(img)).convert('L')
+        if not isinstance(img, Image.Image): raise TypeError(f"Expected an image file, a PIL image, an array or a tensor, got {type(img).__name__}")
+        if img.mode != 'L': img = img.convert('L')
+        if img.size != (self.size, self.size): img = img.resize((self.size, self.size), Image.BILINEAR)
+        return TensorImage(torch.from_numpy(np.array(img, np.uint8))[None])
+
+def _array_from_tensor(t:Tensor)->np.ndarray:
+    "A (h, w), (1, h, w) or (3, h, w) tensor as a (h, w) or (h, w, 3) array"
+    t = t.detach().cpu().as_subclass(Tensor)
+    if t.ndim == 3 and t.shape[0] in (1, 3): t = t[0] if t.shape[0] == 1 else t.permute(1, 2, 0)
+    if t.ndim not in (2, 3): raise ValueError(f"Expected one image, (h, w) or (channels, h, w), got a tensor of shape {tuple(t.shape)}")
+    return t.numpy()
+
+def _uint8(a:np.ndarray)->np.ndarray:
+    "uint8 pixels: floats are read as 0-1 (as torchvision's `ToTensor` gives them)"
+    if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
+    if a.dtype == np.uint8: return a
+    if a.dtype.kind == 'f': return (np.clip(a, 0, 1) * 255).round().astype(np.uint8)
+    return np.clip(a, 0, 255).astype(np.uint8)
 
 # %% ../nbs/03_data.ipynb #2a9ff946
 def fashion_mnist_dls(n_train:int|None=None, # stratified subset of the 60,000 training images (None: all)
@@ -130,7 +193,7 @@ def fashion_mnist_dls(n_train:int|None=None, # stratified subset of the 60,000 t
     valid = _items(_resized(data['test_images'], img_size), data['test_labels'], FASHION_MNIST_CLASSES)
     mean, std = train_images.double().mean().item() / 255, train_images.double().std().item() / 255
     after_batch = [IntToFloatTensor(), *(default_augment(img_size) if augment else []), Normalize.from_stats(mean, std)]
-    dsets = Datasets(train + valid, [[ItemGetter(0)], [ItemGetter(1), Categorize(vocab=FASHION_MNIST_CLASSES, sort=False)]],
+    dsets = Datasets(train + valid, [[ItemGetter(0), ToGrayImage(img_size)], [ItemGetter(1), Categorize(vocab=FASHION_MNIST_CLASSES, sort=False)]],
                      splits=[range(len(train)), range(len(train), len(train) + len(valid))])
     return dsets.dataloaders(bs=bs, val_bs=2*bs, after_batch=after_batch, device=device, num_workers=num_workers)
 
@@ -140,30 +203,71 @@ _VALID_NAMES = ('val', 'valid', 'test')
 def _split_folders(path:Path)->tuple[str, str]:
     "Names of the training and validation folders of an ImageNet-layout dataset at `path`"
     if not (path/'train').is_dir():
-        raise FileNotFoundError(f"{path} has no 'train' folder: expected ImageNet layout, train/<class>/<image> "
-                                f"and one of {'/'.join(_VALID_NAMES)}/<class>/<image>")
+        raise MissingDataError(f"{path} has no 'train' folder: expected ImageNet layout, train/<class>/<image> "
+                               f"and one of {'/'.join(_VALID_NAMES)}/<class>/<image>")
     valid = next((v for v in _VALID_NAMES if (path/v).is_dir()), None)
-    if valid is None: raise FileNotFoundError(f"{path} has a 'train' folder but no {', '.join(_VALID_NAMES)} folder")
+    if valid is None: raise MissingDataError(f"{path} has a 'train' folder but no {', '.join(_VALID_NAMES)} folder")
     return 'train', valid
+
+def check_images(files:list, # image files
+                 where:str, # the folder, for the message
+                ):
+    "Fail with the names of the files that are not readable images (checked before training, not halfway through it)"
+    bad = []
+    for f in files:
+        try:
+            with Image.open(f) as im: im.verify()
+        except Exception: bad.append(str(f))
+    if bad: raise DataError(f"{len(bad)} file(s) in {where} are not readable images: {', '.join(bad[:3])}"
+                            f"{', ...' if len(bad) > 3 else ''}; remove or replace them")
+
+def check_classes(train_labels, valid_labels, where:str):
+    "At least two classes to learn, some validation images, and no validation class that training never shows"
+    train_classes = set(train_labels)
+    if len(train_classes) < 2:
+        raise DataError(f"{where}: the training images have {len(train_classes)} class(es) ({', '.join(map(str, train_classes)) or 'none'}); "
+                        "a classifier needs at least two (one folder per class)")
+    if len(valid_labels) == 0: raise DataError(f"{where}: no validation images; put some in the validation folder")
+    unseen = sorted(set(valid_labels) - train_classes)
+    if unseen: raise DataError(f"{where}: validation class(es) {', '.join(map(str, unseen))} have no training images; "
+                               "add training images of those classes or remove them from validation")
 
 def folder_dls(path:str|Path, # dataset root in ImageNet layout
                n_train:int|None=None, # stratified subset of the training images (None: all)
-               img_size:int=224, bs:int=64, seed:int=0, augment:bool=True, device=None, num_workers:int=0):
+               img_size:int=224, # side of the (square) images given to the model
+               bs:int=64, # training batch size (validation uses twice as much)
+               seed:int=0, # seed of the subset
+               augment:bool=True, # fastai batch augmentations on the training set
+               device=None, # where batches go (default: fastai's default device)
+               num_workers:int=0, # DataLoader workers
+              ):
     "`DataLoaders` for a folder in ImageNet layout (label = parent folder), with a stratified training subset"
     path = Path(path)
     train_name, valid_name = _split_folders(path)
     files = get_image_files(path, folders=[train_name, valid_name])
-    is_train = np.array([f.relative_to(path).parts[0] == train_name for f in files])
+    is_train = np.array([f.relative_to(path).parts[0] == train_name for f in files], dtype=bool)
     labels = np.array([parent_label(f) for f in files])
+    check_classes(labels[is_train].tolist(), labels[~is_train].tolist(), str(path))
     train_idx = np.flatnonzero(is_train)
     if n_train: train_idx = train_idx[stratified_subset(labels[train_idx], n_train, seed)]
     keep = set(train_idx.tolist()) | set(np.flatnonzero(~is_train).tolist())
     items = [f for i, f in enumerate(files) if i in keep]
+    check_images(items, str(path))
     return _image_block_dls(items, path, lambda f: f.relative_to(path).parts[0] != train_name, parent_label,
                             img_size, bs, augment, device, num_workers)
 
+class ToPILImage(Transform):
+    "Any image (a file, PIL image, array or tensor) as an RGB fastai `PILImage`, the first step of the folder pipelines"
+    input_types = ToGrayImage.input_types  # what `test_dl`, `predict` and `get_preds` accept
+    def encodes(self, img):
+        if isinstance(img, Tensor): img = _array_from_tensor(img)
+        if isinstance(img, np.ndarray): img = Image.fromarray(_uint8(img))
+        if isinstance(img, Image.Image): return PILImage(img.convert('RGB'))
+        return PILImage.create(img)
+
 def _image_block_dls(items, path, is_valid, get_y, img_size, bs, augment, device, num_workers, splitter=None):
-    block = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=lambda _: items, get_y=get_y,
+    images = TransformBlock(type_tfms=ToPILImage(), batch_tfms=IntToFloatTensor)  # ImageBlock, taking any image
+    block = DataBlock(blocks=(images, CategoryBlock), get_items=lambda _: items, get_y=get_y,
                       splitter=splitter or FuncSplitter(is_valid), item_tfms=Resize(img_size),
                       batch_tfms=[*(default_augment(img_size) if augment else []), Normalize.from_stats(*imagenet_stats)])
     return block.dataloaders(path, bs=bs, val_bs=2*bs, device=device, num_workers=num_workers)
@@ -171,36 +275,53 @@ def _image_block_dls(items, path, is_valid, get_y, img_size, bs, augment, device
 # %% ../nbs/03_data.ipynb #c4ea8fcf
 FASTAI_DATASETS = dict(imagenette=URLs.IMAGENETTE_160, cifar10=URLs.CIFAR, cifar100=URLs.CIFAR_100, pets=URLs.PETS)
 
-def pets_dls(path:str|Path, n_train:int|None=None, img_size:int=224, bs:int=64, seed:int=0, augment:bool=True,
-             device=None, num_workers:int=0):
-    "Oxford-IIIT Pets (`images/<Breed_name>_<n>.jpg`): breed labels, a seeded 20% validation split"
+def pets_dls(path:str|Path, # the untarred URLs.PETS folder (images/<Breed_name>_<n>.jpg)
+             n_train:int|None=None, # stratified subset of the training images (None: all)
+             img_size:int=224, bs:int=64, seed:int=0, augment:bool=True, device=None, num_workers:int=0):
+    "Oxford-IIIT Pets: breed labels from the file names, a seeded 20% validation split"
     path = Path(path)
     files = get_image_files(path/'images')
-    if not files: raise FileNotFoundError(f"No images in {path/'images'}: expected Oxford-IIIT Pets (images/<breed>_<n>.jpg)")
-    get_y = using_attr(RegexLabeller(r'^(.+)_\d+\.\w+$'), 'name')
+    if not files: raise MissingDataError(f"No images in {path/'images'}: expected Oxford-IIIT Pets (images/<breed>_<n>.jpg)")
+    get_y = pets_breed
     valid = set(RandomSplitter(0.2, seed=seed)(files)[1])
     train_idx = np.array([i for i in range(len(files)) if i not in valid])
-    if n_train:
-        labels = np.array([get_y(files[i]) for i in train_idx])
-        train_idx = train_idx[stratified_subset(labels, n_train, seed)]
+    labels = np.array([get_y(files[i]) for i in train_idx])
+    check_classes(labels.tolist(), [get_y(files[i]) for i in valid], str(path))
+    if n_train: train_idx = train_idx[stratified_subset(labels, n_train, seed)]
     items = [files[i] for i in sorted(set(train_idx.tolist()) | valid)]
+    check_images(items, str(path))
     is_valid = {files[i] for i in valid}
     return _image_block_dls(items, path, lambda f: f in is_valid, get_y, img_size, bs, augment, device, num_workers)
 
-def dataset_names()->list[str]: return ['fashion_mnist', *FASTAI_DATASETS]
+pets_breed = using_attr(RegexLabeller(r'^(.+)_\d+\.\w+$'), 'name')  # Pets' label: the file name without its number
+
+def dataset_names()->list[str]:
+    "The datasets `get_dls` knows by name (besides any folder in ImageNet layout)"
+    return ['fashion_mnist', *FASTAI_DATASETS]
+
+def _fetch(untar, dataset:str)->Path:
+    "A fastai dataset's folder, downloading it on first use"
+    try: return untar(FASTAI_DATASETS[dataset])
+    except OSError as e:  # URLError, socket errors, a full disk...
+        raise MissingDataError(f"{dataset} could not be downloaded ({e}): the first use of a fastai dataset needs internet. "
+                               f"Offline, give a folder in ImageNet layout instead (--dataset /path/to/folder, with train/<class>/ "
+                               f"and val/<class>/ images)", param='dataset') from None
 
 def get_dls(dataset:str='fashion_mnist', # a name from `dataset_names()`, or a folder in ImageNet layout
-            n_train:int|None=None, img_size:int|None=None, bs:int=64, seed:int=0, augment:bool=True, device=None,
+            n_train:int|None=None, # stratified subset of the training images (None: all)
+            img_size:int|None=None, # default: 28 for Fashion-MNIST, 32 for CIFAR, else 224
+            bs:int=64, seed:int=0, augment:bool=True, device=None,
             untar=untar_data, # how fastai datasets are fetched (`untar_data`, or anything returning their folder)
             **kwargs):
     "`DataLoaders` for any dataset sar_nb knows, or any folder in ImageNet layout"
     common = dict(n_train=n_train, bs=bs, seed=seed, augment=augment, device=device)
     if dataset == 'fashion_mnist': return fashion_mnist_dls(img_size=img_size or 28, **common, **kwargs)
     if dataset in FASTAI_DATASETS:
-        path = untar(FASTAI_DATASETS[dataset])
+        path = _fetch(untar, dataset)
         size = img_size or (32 if dataset.startswith('cifar') else 224)
         if dataset == 'pets': return pets_dls(path, img_size=size, **common, **kwargs)
         return folder_dls(path, img_size=size, **common, **kwargs)
     if Path(dataset).is_dir(): return folder_dls(dataset, img_size=img_size or 224, **common, **kwargs)
-    if '/' in dataset or '\\' in dataset: raise FileNotFoundError(f"No folder {dataset}: give an existing folder in ImageNet layout")
-    raise ValueError(f"Unknown dataset {dataset!r}: use one of {', '.join(dataset_names())}, or a folder in ImageNet layout")
+    if '/' in dataset or '\\' in dataset:
+        raise MissingDataError(f"No folder {dataset}: give an existing folder in ImageNet layout", param='dataset')
+    raise DataError(f"Unknown dataset {dataset!r}: use one of {', '.join(dataset_names())}, or a folder in ImageNet layout", param='dataset')

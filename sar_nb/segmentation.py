@@ -11,12 +11,12 @@ from PIL import Image
 from torch import Tensor
 from fastcore.basics import store_attr
 from fastai.vision.all import (Datasets, ItemGetter, Categorize, IntToFloatTensor, Normalize, TensorImage, TensorMask,
-    DataBlock, ImageBlock, CategoryBlock, MaskBlock, RandomSplitter, RegexLabeller, Resize, PILMask,
+    DataBlock, ImageBlock, CategoryBlock, MaskBlock, RandomSplitter, Resize, PILMask,
     get_image_files, using_attr, imagenet_stats)
 from .entropy import connected_components
 from .attention import cls_attention_maps
 from .callback import ValidAttentionMetric
-from .data import load_fashion_mnist, stratified_subset, FASHION_MNIST_CLASSES, default_augment
+from .data import load_fashion_mnist, stratified_subset, FASHION_MNIST_CLASSES, default_augment, ToGrayImage, pets_breed
 
 # %% auto #0
 __all__ = ['BACKGROUNDS', 'mass_masks', 'upsample_masks', 'head_jaccard', 'best_head_jaccard', 'AttentionJaccard',
@@ -142,7 +142,7 @@ def composite_dls(n_train:int|None=None, # stratified subset of the 60,000 Fashi
     pixels = torch.stack([x for x, _, _ in train]).double() / 255
     after_batch = [IntToFloatTensor(), *(default_augment(img_size) if augment else []),
                    Normalize.from_stats(pixels.mean().item(), pixels.std().item())]
-    tfms = [[ItemGetter(0)], [ItemGetter(1), Categorize(vocab=FASHION_MNIST_CLASSES, sort=False)], [ItemGetter(2)]]
+    tfms = [[ItemGetter(0), ToGrayImage(img_size)], [ItemGetter(1), Categorize(vocab=FASHION_MNIST_CLASSES, sort=False)], [ItemGetter(2)]]
     dsets = Datasets(train + valid, tfms, splits=[range(len(train)), range(len(train), len(train) + len(valid))], n_inp=1)
     return dsets.dataloaders(bs=bs, val_bs=2*bs, after_batch=after_batch, device=device, num_workers=num_workers)
 
@@ -161,9 +161,8 @@ def pets_segmentation_dls(path:str|Path, # the untarred URLs.PETS folder
     files = [f for f in get_image_files(path/'images') if (path/'annotations'/'trimaps'/f'{f.stem}.png').exists()] \
             if (path/'images').is_dir() else []
     if not files: raise FileNotFoundError(f"No images with trimaps under {path}: expected images/ and annotations/trimaps/")
-    breed = using_attr(RegexLabeller(r'^(.+)_\d+\.\w+$'), 'name')
     block = DataBlock(blocks=(ImageBlock, CategoryBlock, MaskBlock(codes=['background', 'pet'])), n_inp=1,
-                      get_items=lambda _: files, get_y=[breed, TrimapForeground(path)],
+                      get_items=lambda _: files, get_y=[pets_breed, TrimapForeground(path)],
                       splitter=RandomSplitter(valid_pct, seed=seed), item_tfms=Resize(img_size, method='squish'),
                       batch_tfms=Normalize.from_stats(*imagenet_stats))
     return block.dataloaders(path, bs=bs, val_bs=2*bs, device=device, num_workers=num_workers)
