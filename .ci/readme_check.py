@@ -1,12 +1,13 @@
 """README.md is nbs/index.ipynb rendered to Markdown (nbdev-readme needs Quarto, which is not always
-available): markdown cells as they are, visible code cells in python fences with their text output,
+available): markdown cells as they are, visible code cells in python fences with their text output, cells
+marked `#| echo: false` by their output only (as Quarto renders them; Markdown output as Markdown),
 relative links re-based onto nbs/. `python .ci/readme_check.py` fails if README.md differs;
 `--write` rewrites it."""
 import json, re, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
-HIDE = ('#| hide', '#| echo: false', '#| include: false')
+HIDE = ('#| hide', '#| include: false')
 
 
 def rebase(md):
@@ -20,10 +21,13 @@ def render(nb_path):
         src = ''.join(cell['source']).strip('\n')
         if cell['cell_type'] == 'markdown': out.append(rebase(src)); continue
         if any(line.strip() in HIDE for line in src.splitlines()) or src.startswith('#| default_exp'): continue
-        code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
-        out.append(f'```python\n{code}\n```')
+        if not any(line.strip() == '#| echo: false' for line in src.splitlines()):
+            code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
+            out.append(f'```python\n{code}\n```')
         for o in cell.get('outputs', []):
-            text = o.get('text') or o.get('data', {}).get('text/plain')
+            data = o.get('data', {})
+            if 'text/markdown' in data: out.append(rebase(''.join(data['text/markdown']).strip('\n'))); continue
+            text = o.get('text') or data.get('text/plain')
             if text: out.append('```\n' + ''.join(text).rstrip('\n') + '\n```')
     return '\n\n'.join(out) + '\n'
 

@@ -311,13 +311,13 @@ def get_dls(dataset:str='fashion_mnist', # a name from `dataset_names()`, or a f
             n_train:int|None=None, # stratified subset of the training images (None: all)
             img_size:int|None=None, # default: 28 for Fashion-MNIST, 32 for CIFAR, else 224
             bs:int=64, seed:int=0, augment:bool=True, device=None,
-            untar=untar_data, # how fastai datasets are fetched (`untar_data`, or anything returning their folder)
+            untar=None, # how fastai datasets are fetched (default: fastai's `untar_data`; or anything returning their folder)
             **kwargs):
     "`DataLoaders` for any dataset sar_nb knows, or any folder in ImageNet layout"
     common = dict(n_train=n_train, bs=bs, seed=seed, augment=augment, device=device)
     if dataset == 'fashion_mnist': return fashion_mnist_dls(img_size=img_size or 28, **common, **kwargs)
     if dataset in FASTAI_DATASETS:
-        path = _fetch(untar, dataset)
+        path = _fetch(untar or untar_data, dataset)
         size = img_size or (32 if dataset.startswith('cifar') else 224)
         if dataset == 'pets': return pets_dls(path, img_size=size, **common, **kwargs)
         return folder_dls(path, img_size=size, **common, **kwargs)

@@ -91,10 +91,10 @@ def connected_components(mask:Tensor, # bool maps, (..., h, w)
 
 # %% ../nbs/00_entropy.ipynb #7c2d9e41
 @contextmanager
-def _one_thread(device:torch.device):
-    "Run torch's CPU operations inside on one thread (nothing changes on other devices)"
+def _one_thread(device:torch.device, enabled:bool=True):
+    "Run torch's CPU operations inside on one thread, if `enabled` (nothing changes on other devices)"
     threads = torch.get_num_threads()
-    if device.type != 'cpu' or threads == 1: yield; return
+    if not enabled or device.type != 'cpu' or threads == 1: yield; return
     torch.set_num_threads(1)
     try: yield
     finally: torch.set_num_threads(threads)
@@ -103,8 +103,8 @@ def _one_thread(device:torch.device):
 class _SpatialEntropy(torch.autograd.Function):
     "Spatial entropy of maps `s` (M, N) on a `grid` of N cells, with a hand-written backward"
     @staticmethod
-    def forward(ctx, s:Tensor, grid:tuple, method:str|None):
-        with _one_thread(s.device):
+    def forward(ctx, s:Tensor, grid:tuple, method:str|None, one_thread:bool=False):
+        with _one_thread(s.device, one_thread):
             (M, N), (gh, gw) = s.shape, grid
             mean = s.mean(1)
             finite = mean.isfinite()  # a NaN or inf score makes its map's mean non-finite ...
@@ -122,24 +122,25 @@ class _SpatialEntropy(torch.autograd.Function):
             log_p = p.log()
             entropy = s.new_zeros(M).index_add_(0, blob_map, p * log_p).neg_()
             ctx.save_for_backward(labels, (log_p + entropy[blob_map]).div_(total).neg_(), blob_map)
-            ctx.grid = grid
+            ctx.grid, ctx.one_thread = grid, one_thread
             return entropy.masked_fill_(~finite, float('nan'))
 
     @staticmethod
     def backward(ctx, grad_entropy:Tensor):
         labels, dH_dmass, blob_map = ctx.saved_tensors
         (gh, gw), M = ctx.grid, len(grad_entropy)
-        with _one_thread(grad_entropy.device):
+        with _one_thread(grad_entropy.device, ctx.one_thread):
             grad_blob = F.pad(dH_dmass * grad_entropy[blob_map], (1, 0))  # label 0 (outside blobs) gets none
             grad_cells = grad_blob.index_select(0, labels).view(M, gh+1, gw)  # 0 outside blobs and in the gutter
             grad_mean = grad_cells.sum((1, 2), keepdim=True).div_(gh*gw)  # the mean threshold's share
-            return torch.sub(grad_cells[:, :gh], grad_mean).view(M, gh*gw), None, None
+            return torch.sub(grad_cells[:, :gh], grad_mean).view(M, gh*gw), None, None, None
 
 # %% ../nbs/00_entropy.ipynb #b2041083
 def spatial_entropy(scores:Tensor, # CLS-to-patch scores, (B, H, N): images, heads, patches
                     grid:tuple[int, int], # the patch grid (gh, gw), gh*gw == N
                     reduction:str='mean', # 'mean' (over images and heads), 'sum' or 'none' for (B, H)
                     method:str|None=None, # labeller: 'opencv', 'scipy', 'torch'; None picks by device
+                    one_thread:bool=False, # on a CPU, run the passes on one torch thread (see above)
                    )->Tensor: # float32 (float64 for float64 scores)
     "Spatial entropy of each (image, head) map of `scores` laid out on `grid` (Peruzzo et al. 2022)"
     if not isinstance(scores, Tensor) or scores.ndim != 3:
@@ -155,5 +156,5 @@ def spatial_entropy(scores:Tensor, # CLS-to-patch scores, (B, H, N): images, hea
     dtype = torch.float64 if scores.dtype == torch.float64 else torch.float32
     with torch.autocast(scores.device.type, enabled=False):
         s = scores.to(dtype).reshape(B*H, N)
-        entropy = _SpatialEntropy.apply(s, (gh, gw), method).view(B, H) if B*H else s.new_zeros(B, H)
+        entropy = _SpatialEntropy.apply(s, (gh, gw), method, one_thread).view(B, H) if B*H else s.new_zeros(B, H)
         return entropy.mean() if reduction == 'mean' else entropy.sum() if reduction == 'sum' else entropy

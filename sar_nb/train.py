@@ -4,34 +4,44 @@
 
 # %% ../nbs/04_train.ipynb #02f116f9
 from __future__ import annotations
-import argparse, json, math, sys, time, warnings
-from contextlib import nullcontext
+import copy, json, math, os, shutil, sys, time, warnings
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-import torch, timm
+import numpy as np, torch, timm
 import matplotlib.pyplot as plt
 from fastcore.basics import GetAttr
 from fastcore.foundation import L
+from fastai.callback.core import Callback
+from fastai.data.core import Datasets
 from fastai.learner import Learner, Metric
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.mixup import MixUp, CutMix
 from fastai.callback.progress import CSVLogger
 from fastai.losses import LabelSmoothingCrossEntropyFlat
 from fastai.metrics import accuracy
-from fastai.torch_core import set_seed, num_distrib, rank_distrib
+from fastai.torch_core import set_seed, num_distrib, rank_distrib, to_float
 from .attention import find_vit, check_vit, remove_last_skip, cls_attention_maps, show_cls_attention
-from .callback import SARCallback, ValidEntropy
-from .data import get_dls, dataset_names
+from .callback import SARCallback, ValidEntropy, check_weight, fitting
+from .data import get_dls, stratified_subset, DataError
 
 # %% auto #0
-__all__ = ['DEFAULT_ARCH', 'LR_AT_64', 'default_lr', 'create_vit', 'FirstTarget', 'LabelAccuracy', 'sar_learner', 'train_parser',
-           'run', 'main']
+__all__ = ['DEFAULT_ARCH', 'SMALL_VIT', 'LR_AT_64', 'ConfigError', 'default_lr', 'create_vit', 'FirstTarget', 'LabelAccuracy',
+           'CPUAutocast', 'cpu_precision', 'sar_learner', 'valid_part', 'ValidOnPart', 'train_config', 'OutputFolder',
+           'cpu_model', 'PhaseTimer', 'TrainRun', 'train']
+
+# %% ../nbs/04_train.ipynb #0913cf1a
+class ConfigError(ValueError):
+    "A training configuration that cannot work: the message says what to change (`param`: the argument concerned)"
+    def __init__(self, message:str, param:str|None=None): super().__init__(message); self.param = param
 
 # %% ../nbs/04_train.ipynb #d26a6835
 DEFAULT_ARCH = 'vit_tiny_patch16_224'
-LR_AT_64 = 2e-3  # peak learning rate for a batch of 64 (the sweep above) ...
+SMALL_VIT = dict(depth=4, embed_dim=64, num_heads=4)  # the default architecture's size (see the sweep below)
+LR_AT_64 = 2e-3  # peak learning rate for a batch of 64 ...
 
-def default_lr(bs:int)->float:
-    "... scaled with the square root of the batch size (the usual rule for Adam)"
+def default_lr(bs:int, # batch size
+              )->float: # peak learning rate of `fit_one_cycle`
+    "`LR_AT_64`, scaled with the square root of the batch size (the usual rule for Adam)"
     return LR_AT_64 * math.sqrt(bs / 64)
 
 def create_vit(arch:str=DEFAULT_ARCH, # a timm ViT or DeiT name
@@ -45,18 +55,22 @@ def create_vit(arch:str=DEFAULT_ARCH, # a timm ViT or DeiT name
               ):
     "A stock timm ViT by name, checked to be usable with SAR, sized for the data"
     if not timm.is_model(arch):
-        raise ValueError(f"Unknown timm model {arch!r}: try e.g. vit_tiny_patch16_224, vit_small_patch16_224, "
-                         "deit_small_patch16_224 (timm.list_models('vit_*') lists them)")
+        raise ConfigError(f"Unknown timm model {arch!r}: try e.g. vit_tiny_patch16_224, vit_small_patch16_224, "
+                          "deit_small_patch16_224 (timm.list_models('vit_*') lists them)", param='arch')
     if patch_size is None and img_size <= 64: patch_size = 4
     if patch_size is not None and img_size % patch_size:
-        raise ValueError(f"image size {img_size} is not divisible by the patch size {patch_size}: choose sizes such that "
-                         "img_size % patch_size == 0 (e.g. --img-size 28 --patch-size 4)")
+        raise ConfigError(f"image size {img_size} is not divisible by the patch size {patch_size}: choose sizes such that "
+                          "img_size % patch_size == 0 (e.g. --img-size 28 --patch-size 4)", param='patch_size')
     sizes = dict(img_size=img_size) | (dict(patch_size=patch_size) if patch_size else {})
     try: model = timm.create_model(arch, pretrained=pretrained, num_classes=n_out, in_chans=n_in, drop_path_rate=drop_path, **sizes, **kwargs)
     except TypeError as e:
-        raise TypeError(f"No timm VisionTransformer: {arch!r} does not take ViT arguments ({e}). SAR regularises the class "
-                        "token's attention of a ViT or DeiT, e.g. vit_tiny_patch16_224 or deit_small_patch16_224") from None
-    check_vit(find_vit(model))
+        raise ConfigError(f"No timm VisionTransformer: {arch!r} does not take ViT arguments ({e}). SAR regularises the class "
+                          "token's attention of a ViT or DeiT, e.g. vit_tiny_patch16_224 or deit_small_patch16_224", param='arch') from None
+    except AssertionError as e:  # timm's own checks, e.g. embed_dim not divisible by num_heads
+        raise ConfigError(f"timm cannot build {arch!r} with {kwargs}: {e or 'an inconsistent size'} "
+                          "(embed_dim must be a multiple of num_heads)", param='arch') from None
+    try: check_vit(find_vit(model))
+    except (TypeError, ValueError) as e: raise ConfigError(str(e), param='arch') from None
     return model
 
 # %% ../nbs/04_train.ipynb #6c127976
@@ -77,6 +91,46 @@ class LabelAccuracy(Metric):
     @property
     def name(self): return 'accuracy'
 
+# %% ../nbs/04_train.ipynb #574cb3a0
+class CPUAutocast(Callback):
+    "bfloat16 autocast of the forward pass and the loss on the CPU (fastai's `MixedPrecision` is for CUDA; bf16 needs no loss scaling)"
+    order = MixedPrecision.order
+    def before_batch(self): self.autocast = torch.autocast('cpu', dtype=torch.bfloat16); self.autocast.__enter__()
+    def after_pred(self): self.learn.pred = to_float(self.pred)
+    def after_loss(self): self.autocast.__exit__(None, None, None)
+    def after_cancel_batch(self): self.autocast.__exit__(None, None, None)
+
+def _cpu_has_bf16()->bool:
+    "Whether this CPU has native bfloat16 matrix instructions (AMX or AVX-512 BF16)"
+    try: flags = Path('/proc/cpuinfo').read_text()
+    except OSError: return False
+    return 'amx_bf16' in flags or 'avx512_bf16' in flags
+
+def _step_seconds(model, xb, yb, bf16:bool, steps:int=3)->float:
+    "Median time of a forward and backward pass (no optimiser step), after one warm-up"
+    times = []
+    for i in range(steps + 1):
+        start = time.perf_counter()
+        with torch.autocast('cpu', dtype=torch.bfloat16) if bf16 else nullcontext():
+            loss = torch.nn.functional.cross_entropy(model(xb).float(), yb)
+        loss.backward()
+        if i: times.append(time.perf_counter() - start)
+    model.zero_grad(set_to_none=True)
+    return sorted(times)[len(times)//2]
+
+def cpu_precision(model, # the model to train
+                  xb, # one training batch of inputs
+                  yb, # ... and labels
+                  min_gain:float=0.1, # bf16 must be this much faster to be used
+                 )->dict: # 'precision' ('bf16' or 'fp32'), and the measured seconds per step of each
+    "bf16 autocast if this CPU has bf16 matrix units and it measures faster here and now, else float32"
+    if not _cpu_has_bf16(): return dict(precision='fp32', reason='no bf16 instructions on this CPU')
+    probe = copy.deepcopy(model).train()
+    xb, yb = xb.as_subclass(torch.Tensor), yb.as_subclass(torch.Tensor).long()
+    with torch.random.fork_rng():  # the probe must not change the training's random numbers
+        fp32, bf16 = _step_seconds(probe, xb, yb, False), _step_seconds(probe, xb, yb, True)
+    return dict(precision='bf16' if bf16 < (1 - min_gain) * fp32 else 'fp32', fp32_step_s=round(fp32, 4), bf16_step_s=round(bf16, 4))
+
 # %% ../nbs/04_train.ipynb #8a20e10a
 def sar_learner(dls, # fastai DataLoaders of images and classes
                 arch:str=DEFAULT_ARCH, # timm ViT/DeiT name
@@ -86,13 +140,20 @@ def sar_learner(dls, # fastai DataLoaders of images and classes
                 pretrained:bool=False, # timm weights (needs internet)
                 patch_size:int|None=None, # default: 4 for small images
                 lr:float|None=None, # peak learning rate (default: `default_lr(dls.bs)`)
-                wd:float=0.05, label_smoothing:float=0.1, drop_path:float=0.1,
+                wd:float=0.05, # weight decay (AdamW's, decoupled)
+                label_smoothing:float=0.1, # of the cross-entropy loss
+                drop_path:float=0.1, # stochastic depth
                 mixup:float=0., # MixUp alpha (0: off)
                 cutmix:float=0., # CutMix alpha (0: off)
-                mixed_precision:bool=True, # bf16 (fp16 without bf16 support) autocast on a GPU
-                metrics=accuracy, cbs=None, **kwargs, # more timm model arguments (e.g. depth=6)
+                precision:str='auto', # 'auto': bf16/fp16 on a GPU, on a CPU bf16 where measured faster; 'fp32'; 'bf16'
+                metrics=accuracy, # fastai metrics (the label's accuracy by default)
+                cbs=None, # more callbacks
+                **kwargs, # more timm model arguments (e.g. depth=6); the default architecture gets `SMALL_VIT`
                )->Learner:
     "A fastai `Learner` for a stock timm ViT trained with the paper's recipe and, by default, SAR"
+    if precision not in ('auto', 'fp32', 'bf16'): raise ConfigError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}", param='precision')
+    if sar: weight = check_weight(weight)
+    if arch == DEFAULT_ARCH: kwargs = SMALL_VIT | kwargs
     batch = dls.one_batch()
     xb, extra_targets = batch[0], len(batch) - dls.n_inp - 1
     model = create_vit(arch, n_out=dls.c, n_in=xb.shape[1], img_size=xb.shape[-1], patch_size=patch_size,
@@ -101,51 +162,115 @@ def sar_learner(dls, # fastai DataLoaders of images and classes
     cbs = list(L(cbs)) + [ValidEntropy()] + ([SARCallback(weight)] if sar else [])
     if mixup: cbs.append(MixUp(mixup))
     if cutmix: cbs.append(CutMix(cutmix))
-    if mixed_precision and dls.device is not None and torch.device(dls.device).type == 'cuda':
-        cbs.append(MixedPrecision('bf16' if torch.cuda.is_bf16_supported() else 'fp16'))
+    on_gpu = dls.device is not None and torch.device(dls.device).type == 'cuda'
+    probe = None
+    if on_gpu and precision != 'fp32': cbs.append(MixedPrecision('bf16' if torch.cuda.is_bf16_supported() else 'fp16'))
+    elif not on_gpu and precision != 'fp32':
+        probe = cpu_precision(model, xb, batch[1]) if precision == 'auto' else dict(precision='bf16', reason='asked')
+        if probe['precision'] == 'bf16': cbs.append(CPUAutocast())
     loss_func = LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
     if extra_targets: loss_func, metrics = FirstTarget(loss_func), (LabelAccuracy() if metrics is accuracy else metrics)
-    return Learner(dls, model, loss_func=loss_func, metrics=metrics, lr=lr or default_lr(dls.bs), wd=wd, cbs=cbs)
+    learn = Learner(dls, model, loss_func=loss_func, metrics=metrics, lr=lr or default_lr(dls.bs), wd=wd, cbs=cbs)
+    learn.precision = probe or dict(precision='fp32' if precision == 'fp32' or not on_gpu else 'bf16/fp16 (MixedPrecision)')
+    return learn
 
-# %% ../nbs/04_train.ipynb #e113b283
-class _Parser(argparse.ArgumentParser):
-    "Errors as one line on stderr (what went wrong and where to look), exit code 2"
-    def error(self, message): self.exit(2, f"sar-train: error: {message} (see sar-train --help)\n")
+# %% ../nbs/04_train.ipynb #dec1835e
+def valid_part(dls, # fastai DataLoaders built from `Datasets` (any sar_nb loader)
+               n:int, # images in the part
+               seed:int=0, # which images
+              ):
+    "A `DataLoader` over a stratified part of the validation set, with the validation transforms"
+    valid_ds = dls.valid_ds
+    labels = np.array([int(y) for y in valid_ds.tls[1]])  # the label pipeline only: no image is read
+    idx = stratified_subset(labels, min(n, len(labels)), seed)
+    part = Datasets(tls=[tl._new(L(tl.items)[idx.tolist()], split_idx=1) for tl in valid_ds.tls], n_inp=valid_ds.n_inp)
+    return dls.valid.new(part)
 
-def _positive(kind):
-    def parse(s):
-        v = kind(s)
-        if v <= 0: raise argparse.ArgumentTypeError(f"must be positive, got {s}")
-        return v
-    parse.__name__ = kind.__name__
-    return parse
+class ValidOnPart(Callback):
+    "Validate on a part of the validation set after every epoch but the last, which uses all of it"
+    order = -10  # before anything reads `learn.dl` in `before_validate` (the progress bar, 60)
+    def __init__(self, dl, # the part, e.g. `valid_part(dls, 1000)`
+                ): self.dl_part, self.sets = dl, []
+    def before_fit(self):
+        if fitting(self.learn): self.sets = []  # the validation set used after each epoch of this fit
+    def before_validate(self):
+        if not fitting(self.learn): return
+        part = self.epoch < self.n_epoch - 1
+        if part: self.learn.dl = self.dl_part
+        self.sets.append(len(self.learn.dl.dataset))
 
-def train_parser()->argparse.ArgumentParser:
-    p = _Parser(prog='sar-train', description="Train a timm ViT with spatial-entropy regularisation (SAR) using fastai.")
-    p.add_argument('--dataset', default='fashion_mnist', help=f"{', '.join(dataset_names())}, or a folder in ImageNet layout (default: fashion_mnist)")
-    p.add_argument('--n-train', type=_positive(int), default=4000, help='size of the stratified training subset (default: 4000)')
-    p.add_argument('--all-train', action='store_true', help='use every training image (overrides --n-train)')
-    p.add_argument('--epochs', type=_positive(int), default=4, help='default: 4')
-    p.add_argument('--arch', default=DEFAULT_ARCH, help=f'timm ViT/DeiT name (default: {DEFAULT_ARCH})')
-    p.add_argument('--depth', type=_positive(int), default=None, help='transformer blocks (default: 6 with the default --arch, else the architecture\'s own)')
-    p.add_argument('--patch-size', type=_positive(int), default=None, help='default: 4 for images of 64 px or less')
-    p.add_argument('--img-size', type=_positive(int), default=None, help='default: 28 for Fashion-MNIST, 32 for CIFAR, else 224')
-    p.add_argument('--bs', type=_positive(int), default=64, help='batch size (default: 64)')
-    p.add_argument('--lr', type=_positive(float), default=None, help=f'peak learning rate (default: {LR_AT_64:g} x sqrt(bs/64))')
-    p.add_argument('--no-augment', action='store_true', help="no data augmentation (fastai's flips, rotations, zooms, warps, lighting)")
-    p.add_argument('--no-sar', action='store_true', help='train without SAR (the baseline)')
-    p.add_argument('--weight', type=float, default=0.01, help="SAR's peak λ (default: 0.01)")
-    p.add_argument('--nosn', action='store_true', help="remove the last block's skip connection (the paper's nosn variant)")
-    p.add_argument('--mixup', type=float, default=0., help='MixUp alpha (default: 0, off)')
-    p.add_argument('--cutmix', type=float, default=0., help='CutMix alpha (default: 0, off)')
-    p.add_argument('--pretrained', action='store_true', help='start from timm weights (needs internet)')
-    p.add_argument('--seed', type=int, default=0, help='seed of the subset, the initialisation and the batches (default: 0)')
-    p.add_argument('--out', type=Path, default=None, help='folder for the model, metrics, curves and attention maps')
-    p.add_argument('--cpu', action='store_true', help='train on the CPU even when a GPU is available')
-    p.add_argument('--workers', type=int, default=0, help='DataLoader workers (default: 0)')
-    return p
+# %% ../nbs/04_train.ipynb #455b838f
+def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, or a folder in ImageNet layout
+                 n_train:int|None=4000, # stratified training subset (None: every training image)
+                 epochs:int=30, # of `fit_one_cycle`
+                 arch:str=DEFAULT_ARCH, # timm ViT/DeiT name
+                 depth:int|None=None, # transformer blocks (default: `SMALL_VIT`'s for the default arch, else the arch's own)
+                 embed_dim:int|None=None, # width (same default rule)
+                 num_heads:int|None=None, # attention heads (same default rule)
+                 patch_size:int|None=None, # default: 4 for images of 64 px or less
+                 img_size:int|None=None, # default: 28 for Fashion-MNIST, 32 for CIFAR, else 224
+                 bs:int=64, # batch size
+                 lr:float|None=None, # peak learning rate (default: `default_lr(bs)`)
+                 augment:bool=True, # `default_augment` on the training batches
+                 sar:bool=True, # add `SARCallback` (False: the baseline)
+                 weight:float=0.01, # SAR's peak λ
+                 nosn:bool=False, # the paper's "nosn" variant
+                 mixup:float=0., # MixUp alpha (0: off)
+                 cutmix:float=0., # CutMix alpha (0: off)
+                 pretrained:bool=False, # timm weights (needs internet)
+                 seed:int=0, # seed of the subset, the initialisation and the batches
+                 valid_part:int=1000, # validate on a stratified part this big after each epoch but the last (0: always all)
+                 precision:str='auto', # see `sar_learner`
+                 device:str|None=None, # 'cpu', 'cuda' (default: the GPU if there is one)
+                 num_workers:int=0, # DataLoader workers
+                )->dict:
+    "A checked `train` configuration: every argument, with what is wrong refused as a `ConfigError`"
+    config = dict(locals())
+    for name in ('epochs', 'bs'):
+        if not isinstance(config[name], int) or config[name] < 1: raise ConfigError(f"{name} must be a positive integer, got {config[name]!r}", param=name)
+    for name in ('n_train', 'depth', 'embed_dim', 'num_heads', 'patch_size', 'img_size'):
+        if config[name] is not None and (not isinstance(config[name], int) or config[name] < 1):
+            raise ConfigError(f"{name} must be a positive integer, got {config[name]!r}", param=name)
+    for name in ('seed', 'valid_part', 'num_workers'):
+        if not isinstance(config[name], int) or config[name] < 0: raise ConfigError(f"{name} must be an integer >= 0, got {config[name]!r}", param=name)
+    if lr is not None and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ConfigError(f"lr must be a finite number > 0, got {lr!r}", param='lr')
+    for name in ('weight', 'mixup', 'cutmix'):
+        try: config[name] = check_weight(config[name], name)
+        except ValueError as e: raise ConfigError(str(e), param=name) from None
+    if device not in (None, 'cpu', 'cuda'): raise ConfigError(f"device must be 'cpu' or 'cuda', got {device!r}", param='device')
+    if device == 'cuda' and not torch.cuda.is_available(): raise ConfigError("device='cuda' but PyTorch sees no GPU", param='device')
+    return config
 
-# %% ../nbs/04_train.ipynb #48d1b093
+# %% ../nbs/04_train.ipynb #6879656e
+class OutputFolder:
+    "Where a run's files go: refused if it holds files (unless `overwrite`), filled in a hidden sibling, moved in at the end"
+    def __init__(self, path:str|Path, # the folder the user asked for
+                 overwrite:bool=False, # replace a folder that holds files
+                ):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"--out {self.path} exists and is not a folder", param='out')
+        if self.path.is_dir() and any(self.path.iterdir()) and not overwrite:
+            raise ConfigError(f"--out {self.path} already holds files (an earlier run?): choose another folder, "
+                              "or pass --overwrite (overwrite=True) to replace them", param='out')
+        self.partial = self.path.parent/f'.{self.path.name}.partial-{os.getpid()}'
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.partial.mkdir()
+        except OSError as e:
+            raise ConfigError(f"cannot write to --out {self.path} ({e.strerror or e}): choose a folder you can write to", param='out') from None
+
+    def commit(self):
+        "Put the finished run in place of `path` (an earlier run there is replaced only now)"
+        old = self.path.parent/f'.{self.path.name}.old-{os.getpid()}'
+        if self.path.exists(): self.path.rename(old)
+        self.partial.rename(self.path)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def discard(self): shutil.rmtree(self.partial, ignore_errors=True)
+
+# %% ../nbs/04_train.ipynb #009425fe
 def _plot_curves(history:list[dict], path:Path):
     "Losses, accuracy and spatial entropies per epoch"
     epochs = [h['epoch'] + 1 for h in history]
@@ -154,13 +279,13 @@ def _plot_curves(history:list[dict], path:Path):
     axs[1].plot(epochs, [h['accuracy'] for h in history], 'o-', label='accuracy')
     for key in ('sar_entropy', 'valid_entropy'):
         if any(h.get(key) is not None for h in history): axs[2].plot(epochs, [h.get(key) for h in history], 'o-', label=key)
-    for ax, title in zip(axs, ('loss', 'validation accuracy', 'spatial entropy')):
-        ax.set(xlabel='epoch', title=title); ax.legend(); ax.grid(alpha=.3)
+    titles = ('loss', f"accuracy ({history[-1].get('valid_set', 'validation set')} last)", 'spatial entropy')
+    for ax, title in zip(axs, titles): ax.set(xlabel='epoch', title=title); ax.legend(); ax.grid(alpha=.3)
     fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
 
 def _save_attention(learn:Learner, path:Path, n:int=6):
     "Attention maps of the class token on the first validation image of each of `n` classes"
-    xb, yb = learn.dls.valid.one_batch()
+    xb, yb = learn.dls.valid.one_batch()[:2]
     firsts = {}
     for i, c in enumerate(yb.tolist()): firsts.setdefault(c, i)
     idx = list(firsts.values())[:n]
@@ -168,42 +293,34 @@ def _save_attention(learn:Learner, path:Path, n:int=6):
     fig = show_cls_attention(xb[idx].cpu(), maps, titles=[str(learn.dls.vocab[yb[i]]) for i in idx])
     fig.savefig(path, dpi=90); plt.close(fig)
 
-# %% ../nbs/04_train.ipynb #b7b0c722
-def run(args:argparse.Namespace)->dict:
-    "Build everything from parsed `sar-train` arguments, train, save, and return the results"
-    depth = args.depth if args.depth is not None else (6 if args.arch == DEFAULT_ARCH else None)
-    device = 'cpu' if args.cpu or not torch.cuda.is_available() else 'cuda'
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out {args.out} exists and is not a folder")
-    set_seed(args.seed)
-    dls = get_dls(args.dataset, n_train=None if args.all_train else args.n_train, img_size=args.img_size, bs=args.bs,
-                  seed=args.seed, augment=not args.no_augment, device=device, num_workers=args.workers)
-    learn = sar_learner(dls, arch=args.arch, sar=not args.no_sar, weight=args.weight, nosn=args.nosn, pretrained=args.pretrained,
-                        patch_size=args.patch_size, lr=args.lr, mixup=args.mixup, cutmix=args.cutmix,
-                        **(dict(depth=depth) if depth else {}))
-    vit = find_vit(learn.model)
-    config = dict(dataset=args.dataset, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), epochs=args.epochs, arch=args.arch,
-                  depth=len(vit.blocks), img_size=vit.patch_embed.img_size[0], patch_size=vit.patch_embed.patch_size[0],
-                  grid=list(vit.patch_embed.grid_size), bs=args.bs, lr=learn.lr, sar=not args.no_sar, weight=args.weight,
-                  nosn=args.nosn, mixup=args.mixup, cutmix=args.cutmix, augment=not args.no_augment, seed=args.seed, device=device,
-                  world_size=max(num_distrib(), 1))
-    main_process = rank_distrib() == 0
-    if args.out is not None and main_process:
-        args.out.mkdir(parents=True, exist_ok=True)
-        learn.add_cb(CSVLogger(args.out/'history.csv'))
-    start = time.time()
-    with (_distributed(learn) if num_distrib() > 1 else nullcontext()):
-        learn.fit_one_cycle(args.epochs)
-    seconds = time.time() - start
-    history = [dict(zip(learn.recorder.metric_names[1:-1], map(_as_float, values)), epoch=i)
-               for i, values in enumerate(learn.recorder.values)]
-    final = history[-1]
-    result = dict(accuracy=final['accuracy'], spatial_entropy=final['valid_entropy'], train_spatial_entropy=final.get('sar_entropy'),
-                  valid_loss=final['valid_loss'], train_seconds=round(seconds, 1), config=config)
-    if args.out is not None and main_process: _save_outputs(learn, args.out, history, result)
-    return result
+def _save_outputs(learn:Learner, folder:Path, history:list[dict], result:dict):
+    "Everything a run keeps, written into `folder`"
+    torch.save(learn.model.state_dict(), folder/'model.pth')
+    learn.remove_cbs([c for c in learn.cbs if isinstance(c, (CSVLogger, ValidOnPart, CPUAutocast))])  # training-only
+    learn.path, learn.model_dir = folder, '.'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn.export('learner.pkl')
+    (folder/'metrics.json').write_text(json.dumps(dict(history=history, result=result), indent=1, allow_nan=False))
+    _plot_curves(history, folder/'curves.png')
+    _save_attention(learn, folder/'attention.png')
 
-def _as_float(v): return None if v is None else float(v)
+# %% ../nbs/04_train.ipynb #8704d1ad
+def cpu_model()->str:
+    "The CPU's model name (what `lscpu` calls it), to record next to every timing"
+    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
+    except (OSError, StopIteration): import platform; return platform.processor() or 'unknown'
+
+class PhaseTimer(Callback):
+    "Seconds spent in training and in validation phases (the recorder's `time` column holds both)"
+    order = -20
+    def before_fit(self): self.train_s, self.valid_s = 0., 0.
+    def before_train(self): self.start = time.perf_counter()
+    def after_train(self): self.train_s += time.perf_counter() - self.start
+    def before_validate(self): self.start = time.perf_counter()
+    def after_validate(self): self.valid_s += time.perf_counter() - self.start
+
+def _finite(v): return None if v is None or not math.isfinite(float(v)) else float(v)
 
 def _broadcast_on_cpu(self, t, rank):
     "fastai's `DistributedDL._broadcast` without its `.cuda()`: gloo broadcasts CPU tensors"
@@ -211,34 +328,91 @@ def _broadcast_on_cpu(self, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.tolist()
 
+@contextmanager
 def _distributed(learn:Learner):
     "fastai's distributed-data-parallel context (launched by `torchrun` or `accelerate launch`), also on CPUs"
     try: import fastai.distributed  # adds Learner.distrib_ctx; needs accelerate
     except ImportError as e: raise ImportError("multi-process training needs accelerate: pip install 'sar_nb[distributed]'") from e
-    on_cpu = torch.device(learn.dls.device).type == 'cpu'
-    if on_cpu: fastai.distributed.DistributedDL._broadcast = _broadcast_on_cpu
-    return learn.distrib_ctx(cpu=on_cpu)  # accelerate does data parallelism on CPUs only when told
+    on_cpu, saved = torch.device(learn.dls.device).type == 'cpu', fastai.distributed.DistributedDL._broadcast
+    if on_cpu: fastai.distributed.DistributedDL._broadcast = _broadcast_on_cpu  # for this fit only
+    try:
+        with learn.distrib_ctx(cpu=on_cpu): yield  # accelerate does data parallelism on CPUs only when told
+    finally: fastai.distributed.DistributedDL._broadcast = saved
 
-def _save_outputs(learn:Learner, out:Path, history:list[dict], result:dict):
-    torch.save(learn.model.state_dict(), out/'model.pth')
-    learn.remove_cbs([c for c in learn.cbs if isinstance(c, CSVLogger)])
-    learn.path, learn.model_dir = out, '.'
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        learn.export('learner.pkl')
-    (out/'metrics.json').write_text(json.dumps(dict(history=history, result=result), indent=1))
-    _plot_curves(history, out/'curves.png')
-    _save_attention(learn, out/'attention.png')
+# %% ../nbs/04_train.ipynb #5677cdbb
+class TrainRun:
+    "A checked and prepared `train` run (data loaded, learner built, `out` reserved); `fit()` trains, saves and reports"
+    def __init__(self, out:str|Path|None=None, # folder for the model, exported learner, metrics, curves and attention maps
+                 overwrite:bool=False, # replace `out` if it holds files
+                 log=None, # where progress notes go (default: stderr)
+                 **kwargs, # `train_config` arguments
+                ):
+        self.config, self.log = train_config(**kwargs), log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        c = self.config
+        self.device = c['device'] or ('cuda' if torch.cuda.is_available() else 'cpu')
+        self.folder = OutputFolder(out, overwrite) if out is not None and rank_distrib() == 0 else None
+        try:
+            set_seed(c['seed'])
+            self.dls = get_dls(c['dataset'], n_train=c['n_train'], img_size=c['img_size'], bs=c['bs'], seed=c['seed'],
+                               augment=c['augment'], device=self.device, num_workers=c['num_workers'])
+            set_seed(c['seed'])  # the same initialisation with or without SAR
+            model_kwargs = {k: c[k] for k in ('depth', 'embed_dim', 'num_heads') if c[k] is not None}
+            self.learn = sar_learner(self.dls, arch=c['arch'], sar=c['sar'], weight=c['weight'], nosn=c['nosn'],
+                                     pretrained=c['pretrained'], patch_size=c['patch_size'], lr=c['lr'], mixup=c['mixup'],
+                                     cutmix=c['cutmix'], precision=c['precision'], cbs=PhaseTimer(), **model_kwargs)
+            self.part = None
+            if c['valid_part'] and len(self.dls.valid_ds) > c['valid_part'] and isinstance(self.dls.valid_ds, Datasets):
+                self.part = ValidOnPart(valid_part(self.dls, c['valid_part'], c['seed']))
+                self.learn.add_cb(self.part)
+            if self.folder is not None: self.learn.add_cb(CSVLogger(self.folder.partial/'history.csv'))
+        except BaseException:
+            if self.folder is not None: self.folder.discard()
+            raise
 
-# %% ../nbs/04_train.ipynb #17bfa3ed
-_USER_ERRORS = (ValueError, FileNotFoundError, TypeError, NotADirectoryError)
+    def summary(self)->dict:
+        "The run's configuration as it will be reported"
+        vit, c = find_vit(self.learn.model), self.config
+        return dict(c, n_train=len(self.dls.train_ds), n_valid=len(self.dls.valid_ds), depth=len(vit.blocks), embed_dim=vit.embed_dim,
+                    num_heads=vit.blocks[-1].attn.num_heads, img_size=vit.patch_embed.img_size[0], patch_size=vit.patch_embed.patch_size[0],
+                    grid=list(vit.patch_embed.grid_size), lr=self.learn.lr, device=self.device, precision=self.learn.precision,
+                    cpu=cpu_model(), torch_threads=torch.get_num_threads(), world_size=max(num_distrib(), 1))
 
-def main(argv:list[str]|None=None)->int:
-    "The `sar-train` command"
-    args = train_parser().parse_args(argv)
-    try: result = run(args)
-    except _USER_ERRORS as e:
-        print(f"sar-train: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
-    if rank_distrib() == 0: print(json.dumps(result), flush=True)
-    return 0
+    def fit(self)->dict:
+        "Train; save the outputs (all or nothing); return the results"
+        learn, c, config = self.learn, self.config, self.summary()
+        self.log(f"sar-train: {config['arch']} ({config['depth']} blocks, width {config['embed_dim']}, {config['grid'][0]}x{config['grid'][1]} patches), "
+                 f"{config['n_train']} training images, {c['epochs']} epochs, {'SAR λ=%g' % c['weight'] if c['sar'] else 'no SAR'}, "
+                 f"{self.device} ({config['precision']['precision']})")
+        start = time.time()
+        try:
+            with (_distributed(learn) if num_distrib() > 1 else nullcontext()): learn.fit_one_cycle(c['epochs'])
+        except KeyboardInterrupt:
+            self._discard()
+            where = f"; nothing was written to {self.folder.path}" if self.folder is not None else ''
+            raise KeyboardInterrupt(f"interrupted at epoch {learn.epoch + 1} of {c['epochs']}{where}") from None
+        except BaseException: self._discard(); raise
+        seconds, timer = time.time() - start, learn.phase_timer
+        sets = self.part.sets if self.part is not None else [len(self.dls.valid_ds)] * c['epochs']
+        history = [dict({k: _finite(v) for k, v in zip(learn.recorder.metric_names[1:-1], values)}, epoch=i, valid_images=n)
+                   for i, (values, n) in enumerate(zip(learn.recorder.values, sets))]
+        final = history[-1]
+        result = dict(accuracy=final['accuracy'], valid_images=final['valid_images'], spatial_entropy=final['valid_entropy'],
+                      train_spatial_entropy=final.get('sar_entropy'), valid_loss=final['valid_loss'], train_seconds=round(seconds, 1),
+                      train_phase_seconds=round(timer.train_s, 1), valid_phase_seconds=round(timer.valid_s, 1),
+                      train_samples_per_second=round(c['epochs'] * len(self.dls.train) * self.dls.train.bs / timer.train_s, 1),
+                      config=config)
+        if final['train_loss'] is None: self.log("sar-train: warning: the training loss is not finite (training diverged): try a lower --lr")
+        if self.folder is not None:
+            try: _save_outputs(learn, self.folder.partial, history, result); self.folder.commit()
+            except BaseException: self._discard(); raise
+        return result
+
+    def _discard(self):
+        if self.folder is not None: self.folder.discard()
+
+def train(out:str|Path|None=None, # folder for the outputs (None: keep nothing)
+          overwrite:bool=False, # replace `out` if it holds files
+          **kwargs, # `train_config` arguments
+         )->dict: # accuracy, spatial entropies, timings and the configuration
+    "Train a timm ViT with SAR (or the baseline) on a dataset sar_nb knows: what `sar-train` does, from Python"
+    return TrainRun(out, overwrite, **kwargs).fit()

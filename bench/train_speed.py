@@ -1,0 +1,82 @@
+"""Training speed on this machine: samples/s with and without SAR for the default and the study configurations,
+the cost of validation (all 10,000 test images vs the 1,000-image part), and the wall time of the default run.
+
+    python bench/train_speed.py --out bench/results            # everything (about 6 minutes on 2 cores)
+    python bench/train_speed.py --smoke                        # tiny sizes, for CI
+
+Speeds come from fastai fits (data pipeline, augmentation, callbacks included) of `--epochs` epochs, training
+phases only (`PhaseTimer`), with and without SAR in turn, `--rounds` times; medians. The default run is
+`sar-train --out <temporary folder>` in a fresh process, timed from start to exit, as a user runs it.
+"""
+import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+import torch
+from fastai.torch_core import set_seed
+from sar_nb.data import fashion_mnist_dls
+from sar_nb.segmentation import composite_dls
+from sar_nb.train import sar_learner, valid_part, PhaseTimer, SMALL_VIT, cpu_model
+
+CONFIGS = {  # name: (data, image size, patch size); the model is SMALL_VIT in every case
+    'default (Fashion-MNIST 4k, 28 px, 7x7 grid)': ('fmnist', 28, 4),
+    'study composites (48 px, 8x8 grid)': ('composites', 48, 6)}
+
+def dls_for(kind, size, n_train):
+    if kind == 'fmnist': return fashion_mnist_dls(n_train=n_train, img_size=size, bs=64, download=False)
+    return composite_dls(n_train=n_train, n_valid=2000, img_size=size, bs=64)
+
+def samples_per_second(dls, patch, sar, epochs):
+    set_seed(0)
+    learn = sar_learner(dls, patch_size=patch, sar=sar, precision='fp32', cbs=PhaseTimer())
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs)
+    return epochs * len(dls.train) * dls.bs / learn.phase_timer.train_s, learn
+
+def validation_seconds(learn, dls, n_part):
+    with learn.no_bar():
+        start = time.perf_counter(); learn.validate(); full = time.perf_counter() - start
+        part = valid_part(dls, n_part)
+        start = time.perf_counter(); learn.validate(dl=part); partial = time.perf_counter() - start
+    return full, partial
+
+def default_run(smoke):
+    argv = [str(Path(sys.executable).parent/'sar-train')] + (['--n-train', '200', '--epochs', '1', '--depth', '1'] if smoke else [])
+    with tempfile.TemporaryDirectory() as d:
+        start = time.time()
+        proc = subprocess.run(argv + ['--out', f'{d}/run'], capture_output=True, text=True)
+        wall = time.time() - start
+    if proc.returncode: raise RuntimeError(proc.stderr[-3000:])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return dict(command='sar-train --out runs/default' if not smoke else ' '.join(['sar-train'] + argv[1:]), wall_seconds=round(wall, 1),
+                accuracy=result['accuracy'], valid_images=result['valid_images'], spatial_entropy=result['spatial_entropy'],
+                train_seconds=result['train_seconds'], train_samples_per_second=result['train_samples_per_second'],
+                precision=result['config']['precision'], epochs=result['config']['epochs'], n_train=result['config']['n_train'],
+                cpu=cpu_model(), cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version())
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--rounds', type=int, default=2)
+    p.add_argument('--epochs', type=int, default=2)
+    p.add_argument('--smoke', action='store_true', help='tiny sizes, one round (for CI)')
+    p.add_argument('--skip-default-run', action='store_true')
+    p.add_argument('--out', type=Path, default=None)
+    args = p.parse_args()
+    n_train, rounds, epochs = (256, 1, 1) if args.smoke else (4000, args.rounds, args.epochs)
+    rows = []
+    for name, (kind, size, patch) in list(CONFIGS.items())[:1 if args.smoke else None]:
+        dls = dls_for(kind, size, n_train)
+        speeds = {False: [], True: []}
+        for _ in range(rounds):
+            for sar in (False, True): speed, learn = samples_per_second(dls, patch, sar, epochs); speeds[sar].append(speed)
+        full, partial = validation_seconds(learn, dls, min(1000, len(dls.valid_ds) // 2)) if not args.smoke else (None, None)
+        rows.append(dict(config=name, model=SMALL_VIT, n_train=len(dls.train_ds), without_sar=round(statistics.median(speeds[False]), 1),
+                         with_sar=round(statistics.median(speeds[True]), 1), valid_all_seconds=full and round(full, 2), valid_images=len(dls.valid_ds),
+                         valid_part_seconds=partial and round(partial, 2), valid_part_images=min(1000, len(dls.valid_ds) // 2)))
+        rows[-1]['sar_cost_pct'] = round(100 * (rows[-1]['without_sar'] / rows[-1]['with_sar'] - 1), 1)
+        print(json.dumps(rows[-1]), flush=True)
+    machine = dict(cpu=cpu_model(), cores=os.cpu_count(), threads=torch.get_num_threads(), torch=torch.__version__, python=platform.python_version())
+    run = None if args.skip_default_run else default_run(args.smoke)
+    if run: print(json.dumps(run), flush=True)
+    if args.out and not args.smoke:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out/'train_speed_cpu.json').write_text(json.dumps(dict(machine=machine, rounds=rounds, epochs=epochs, rows=rows), indent=1))
+        if run: (args.out/'default_run.json').write_text(json.dumps(run, indent=1))
+    print(json.dumps(dict(machine=machine, rows=len(rows), default_run=run is not None)))
