@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 import matplotlib.pyplot as plt
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 from fastcore.basics import store_attr
 from fastai.vision.all import (Datasets, ItemGetter, Categorize, IntToFloatTensor, Normalize, TensorImage, TensorMask,
     DataBlock, ImageBlock, CategoryBlock, MaskBlock, RandomSplitter, Resize, PILMask,
@@ -21,7 +21,7 @@ from .data import load_fashion_mnist, stratified_subset, FASHION_MNIST_CLASSES, 
 # %% auto #0
 __all__ = ['BACKGROUNDS', 'mass_masks', 'upsample_masks', 'head_jaccard', 'best_head_jaccard', 'AttentionJaccard',
            'load_backgrounds', 'make_composites', 'composite_dls', 'TrimapForeground', 'pets_segmentation_dls',
-           'show_segmentation']
+           'voc_root', 'voc_jaccard', 'show_segmentation']
 
 # %% ../nbs/05_segmentation.ipynb #c4b06a38
 def mass_masks(attn:Tensor, # post-softmax attention maps, (..., gh, gw)
@@ -166,6 +166,47 @@ def pets_segmentation_dls(path:str|Path, # the untarred URLs.PETS folder
                       splitter=RandomSplitter(valid_pct, seed=seed), item_tfms=Resize(img_size, method='squish'),
                       batch_tfms=Normalize.from_stats(*imagenet_stats))
     return block.dataloaders(path, bs=bs, val_bs=2*bs, device=device, num_workers=num_workers)
+
+# %% ../nbs/05_segmentation.ipynb #588bd008
+def voc_root(path:str|Path, # where to keep the download
+             download:bool=True, # fetch it with torchvision if it is not there (needs internet)
+            )->Path: # the VOC2012 folder
+    "PASCAL VOC 2012 (segmentation), through torchvision"
+    root = Path(path)/'VOCdevkit'/'VOC2012'
+    if not (root/'ImageSets'/'Segmentation').is_dir():
+        from torchvision.datasets import VOCSegmentation
+        VOCSegmentation(str(path), year='2012', image_set='val', download=download)
+    return root
+
+def voc_jaccard(model:nn.Module, # a timm ViT, or any model containing one
+                root:str|Path, # the VOC2012 folder (JPEGImages, SegmentationObject, ImageSets/Segmentation)
+                split:str='val', # which list of ImageSets/Segmentation
+                img_size:int=480, # side of the square input (the paper's 480 needs `dynamic_img_size=True`)
+                frac:float=0.6, # mass kept in each head's mask
+                stats:tuple=imagenet_stats, # normalisation (mean, std) the model was trained with
+                n:int|None=None, # only the first `n` images (None: all)
+                attention=cls_attention_maps, # model, batch -> post-softmax maps (B, H, gh, gw)
+               )->dict: # jaccard (mean over images), n_images, n_objects, per_image
+    "The paper's VOC score: best-head Jaccard of the attention's mass mask per object, averaged over objects, then images"
+    root = Path(root)
+    ids = (root/'ImageSets'/'Segmentation'/f'{split}.txt').read_text().split()[:n]
+    device = next(model.parameters()).device
+    mean, std = (torch.tensor(s, device=device).view(1, -1, 1, 1) for s in stats)
+    per_image, n_objects = [], 0
+    for name in ids:
+        image = Image.open(root/'JPEGImages'/f'{name}.jpg').convert('RGB')
+        objects = torch.from_numpy(np.array(Image.open(root/'SegmentationObject'/f'{name}.png')))  # palette indices
+        x = torch.from_numpy(np.array(image.resize((img_size, img_size), Image.BILINEAR))).permute(2, 0, 1)[None]
+        with torch.no_grad(): maps = attention(model, ((x.to(device).float() / 255) - mean) / std).float().cpu()
+        masks = upsample_masks(mass_masks(maps, frac), objects.shape)[0]  # (H, h, w)
+        valid = objects != 255
+        ious = []
+        for k in objects.unique().tolist():
+            if k in (0, 255): continue
+            ious.append(head_jaccard((masks & valid)[None], ((objects == k) & valid)[None]).max().item())
+        if ious: per_image.append(sum(ious) / len(ious)); n_objects += len(ious)
+    return dict(jaccard=sum(per_image) / len(per_image) if per_image else None, n_images=len(per_image), n_objects=n_objects,
+                per_image=per_image)
 
 # %% ../nbs/05_segmentation.ipynb #f8a3ff52
 def show_segmentation(learn, # a trained Learner on batches (image, label, mask)
