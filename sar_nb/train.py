@@ -152,7 +152,6 @@ def sar_learner(dls, # fastai DataLoaders of images and classes
                )->Learner:
     "A fastai `Learner` for a stock timm ViT trained with the paper's recipe and, by default, SAR"
     if precision not in ('auto', 'fp32', 'bf16'): raise ConfigError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}", param='precision')
-    if sar: weight = check_weight(weight)
     if arch == DEFAULT_ARCH: kwargs = SMALL_VIT | kwargs
     batch = dls.one_batch()
     xb, extra_targets = batch[0], len(batch) - dls.n_inp - 1

@@ -20,7 +20,7 @@ Each finished job appends one row to its CSV (`study.csv`, `lambda_sweep.csv`) a
 once, after training, on the full test set; the curve is the accuracy on a stratified 1,000-image part of the test
 set, every few epochs, for the plateau check only.
 """
-import argparse, csv, json, os, platform, subprocess, time
+import argparse, csv, json, os, platform, time
 from pathlib import Path
 
 import numpy as np, torch
@@ -29,7 +29,7 @@ from fastai.data.core import Datasets, DataLoaders
 from fastai.torch_core import set_seed
 from sar_nb.data import fashion_mnist_dls, stratified_subset
 from sar_nb.segmentation import composite_dls, AttentionJaccard
-from sar_nb.train import sar_learner
+from sar_nb.train import sar_learner, cpu_model
 
 # dataset: (kind, training images, image size, patch size, epochs)
 DATASETS = {'fmnist_1k': ('fashion_mnist', 1000, 28, 4, 120), 'fmnist_4k': ('fashion_mnist', 4000, 28, 4, 50),
@@ -46,12 +46,6 @@ FIELDS = ['dataset', 'n_train', 'arm', 'seed', 'weight', 'epochs', 'accuracy', '
 SWEEP_FIELDS = ['dataset', 'n_train', 'n_fit', 'n_holdout', 'seed', 'weight', 'epochs', 'holdout_accuracy', 'holdout_entropy',
                 'seconds', 'threads', 'cpu']
 CURVE_FIELDS = ['dataset', 'arm', 'seed', 'weight', 'epoch', 'part_accuracy']
-
-
-def cpu_model():
-    try: return next(l.split(':', 1)[1].strip() for l in subprocess.run(['lscpu'], capture_output=True, text=True).stdout.splitlines()
-                     if l.startswith('Model name'))
-    except Exception: return platform.processor() or 'unknown'
 
 
 class ValidateAtEnd(Callback):
