@@ -3,11 +3,12 @@
     python bench/gpu.py --out bench/results     # on a CUDA machine
     python bench/gpu.py --dry-run               # the same code paths on the CPU with tiny sizes (CI runs this)
 
-1. the notebooks' `gpu`-flagged cells (00_entropy, 02_callback), run with nbdev's runner: pass/fail;
-2. `spatial_entropy` forward + backward on a DeiT-S batch (128 images x 6 heads x 14x14) and larger grids, medians;
-3. host synchronisations in one SAR training step (`torch.cuda.set_sync_debug_mode('warn')`, counted);
-4. DeiT-S/16, 224 px, batch 128, bf16: step time and peak memory with vs without `SARCallback` (bench/train_step.py's
+1. `spatial_entropy` forward + backward on a DeiT-S batch (128 images x 6 heads x 14x14) and larger grids, and its two torch
+   labellers alone, medians;
+2. host synchronisations per training step without and with SAR (`torch.cuda.set_sync_debug_mode('warn')`, counted);
+3. DeiT-S/16, 224 px, batch 128, bf16: step time and peak memory with vs without `SARCallback` (bench/train_step.py's
    `measure`: alternating fits, medians);
+4. the notebooks' `gpu`-flagged cells (00_entropy, 02_callback), run with nbdev's runner, side by side: pass/fail;
 5. a short real training with and without SAR (`sar_nb.train.train` on Fashion-MNIST), if `--train-epochs` > 0;
 6. last, one JSON line; with `--out`, `gpu.json` with the GPU model, driver and versions next to every figure.
 On the device machine (no fastai, no network), carry the pure-Python wheels and the Fashion-MNIST files and set
@@ -32,16 +33,18 @@ def machine(device):
 
 
 def gpu_cells(dry_run):
-    "Run the notebooks that hold `gpu` cells; on a dry run the gpu cells are skipped like everywhere else on a CPU"
-    from nbdev.test import test_nb
-    skip = ['notest', 'slow'] + (['gpu'] if dry_run else [])
+    "Run the notebooks that hold `gpu` cells, side by side; a dry run runs the same way a short notebook that has none"
+    skip = ['notest', 'slow', 'gpu'] if dry_run else ['notest', 'slow']
+    notebooks = ('97_test_utils.ipynb',) if dry_run else ('00_entropy.ipynb', '02_callback.ipynb')
+    code = 'import sys; from nbdev.test import test_nb; ok, _ = test_nb(sys.argv[1], skip_flags=sys.argv[2:]); sys.exit(0 if ok else 1)'
+    start = time.time()
+    procs = {nb: subprocess.Popen([sys.executable, '-c', code, nb, *skip], cwd=ROOT/'nbs', stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for nb in notebooks}
     out = {}
-    for nb in ('00_entropy.ipynb', '02_callback.ipynb'):
-        start = time.time()
-        proc = subprocess.run([sys.executable, '-c', 'import sys; from nbdev.test import test_nb; ok, _ = test_nb(sys.argv[1], skip_flags=sys.argv[2:]); '
-                               'sys.exit(0 if ok else 1)', nb, *skip], cwd=ROOT/'nbs', capture_output=True, text=True)
+    for nb, proc in procs.items():
+        log = proc.communicate()[0]
         out[nb] = dict(passed=proc.returncode == 0, seconds=round(time.time() - start, 1))
-        if proc.returncode: out[nb]['error'] = proc.stderr[-2000:]
+        if proc.returncode: out[nb]['error'] = log[-3000:]
     return out
 
 
@@ -49,44 +52,59 @@ def _sync(device):
     if device.type == 'cuda': torch.cuda.synchronize()
 
 
+def _median_ms(fn, device, reps):
+    times = []
+    for i in range(reps + 3):
+        _sync(device); start = time.perf_counter()
+        fn()
+        _sync(device)
+        if i >= 3: times.append(1e3 * (time.perf_counter() - start))
+    return round(float(np.median(times)), 3)
+
+
 def entropy_times(device, shapes, reps):
-    "Median ms of forward + backward of `spatial_entropy` for (batch, heads, grid side) shapes"
-    from sar_nb.entropy import spatial_entropy
+    """Median ms of forward + backward of `spatial_entropy` for (batch, heads, grid side) shapes, and of its two torch
+    labellers alone on the same maps' above-mean cells (the block graph, sync-free; propagation, one sync per round)"""
+    from sar_nb.entropy import spatial_entropy, _label_torch, _label_propagate
+    from sar_nb.test_utils import scattered_maps
     rows = []
     for b, h, side in shapes:
-        scores = torch.randn(b, h, side*side, device=device, requires_grad=True)
-        times = []
-        for i in range(reps + 3):
-            _sync(device); start = time.perf_counter()
-            spatial_entropy(scores, (side, side)).backward()
-            _sync(device)
-            if i >= 3: times.append(1e3 * (time.perf_counter() - start))
-        rows.append(dict(batch=b, heads=h, grid=side, ms=round(float(np.median(times)), 3)))
+        scores = scattered_maps(b*h, (side, side)).view(b, h, side*side).to(device).requires_grad_()
+        fg = (scores > scores.mean(-1, keepdim=True)).view(b*h, side, side).detach()
+        row = dict(batch=b, heads=h, grid=side, ms=_median_ms(lambda: spatial_entropy(scores, (side, side)).backward(), device, reps),
+                   propagate_ms=_median_ms(lambda: _label_propagate(fg), device, reps))
+        if side <= 32: row['block_graph_ms'] = _median_ms(lambda: _label_torch(fg), device, reps)
+        rows.append(row)
     return rows
 
 
 def count_syncs(device, size, patch, bs):
-    "Host synchronisations during one SAR training step (CUDA's sync debug mode warns on each); None on a CPU"
+    "Host synchronisations in two training steps without and with `SARCallback` (CUDA's sync debug mode warns on each); None on a CPU"
     import timm
-    from fastai.basics import Learner, DataLoaders, DataLoader, CrossEntropyLossFlat
+    from fastai.basics import Learner, DataLoaders, DataLoader, CrossEntropyLossFlat, Callback
     from sar_nb.callback import SARCallback
     x, y = torch.randn(bs * 2, 3, size, size), torch.randint(0, 10, (bs * 2,))
     items = list(zip(x, y))
-    dls = DataLoaders(DataLoader(items, bs=bs, drop_last=True), DataLoader(items[:bs], bs=bs), device=device)
-    model = timm.create_model('deit_small_patch16_224', pretrained=False, img_size=size, patch_size=patch, num_classes=10).to(device)
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), cbs=SARCallback(0.01, schedule=None))
-    xb, yb = dls.one_batch()
-    with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-4)  # warm-up, one epoch of 2 steps
-    if device.type != 'cuda':
-        with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-4)  # the same path, nothing to count
-        return None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        torch.cuda.set_sync_debug_mode('warn')
-        try:
-            with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-4)  # 2 steps (and a validation pass)
-        finally: torch.cuda.set_sync_debug_mode(0)
-    return dict(steps=2, syncs=sum('synchroniz' in str(w.message) for w in caught))
+    out = {}
+    for sar in (False, True):
+        dls = DataLoaders(DataLoader(items, bs=bs, drop_last=True), DataLoader(items[:bs], bs=bs), device=device)
+        model = timm.create_model('deit_small_patch16_224', pretrained=False, img_size=size, patch_size=patch, num_classes=10).to(device)
+        learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), cbs=SARCallback(0.01, schedule=None) if sar else None)
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-4)  # warm-up, one epoch of 2 steps
+        if device.type != 'cuda': continue  # the same path on a dry run, nothing to count
+        counts = []
+        class Count(Callback):
+            order = -100
+            def before_batch(self): caught.clear()
+            def after_step(self): counts.append(sum('synchroniz' in str(w.message) for w in caught))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            torch.cuda.set_sync_debug_mode('warn')
+            try:
+                with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-4, cbs=Count())  # 2 steps and a validation pass
+            finally: torch.cuda.set_sync_debug_mode(0)
+        out['sar' if sar else 'baseline'] = dict(steps=len(counts), syncs_per_step=counts)
+    return out or None
 
 
 def step_overhead(device, rounds, dry_run):
@@ -117,19 +135,31 @@ if __name__ == '__main__':
     p.add_argument('--rounds', type=int, default=4)
     p.add_argument('--train-epochs', type=int, default=30, help='short training with and without SAR (0: skip)')
     p.add_argument('--out', type=Path, default=None)
+    p.add_argument('--only', nargs='*', default=None, help='run only these parts (entropy syncs step gpu_cells training)')
     args = p.parse_args()
     device = torch.device('cpu' if args.dry_run or not torch.cuda.is_available() else 'cuda')
     if device.type == 'cpu' and not args.dry_run: sys.exit('bench/gpu.py: no CUDA device here; use --dry-run to exercise it on the CPU')
     result = dict(machine=machine(device), dry_run=args.dry_run)
     print(json.dumps(result['machine']), flush=True)
-    result['gpu_cells'] = gpu_cells(args.dry_run); print(json.dumps(result['gpu_cells']), flush=True)
+
+    def section(name, fn):
+        "Run one part; a failure is recorded and the next part still runs; the JSON is rewritten after each part"
+        if args.only is not None and name not in args.only: return
+        start = time.time()
+        try: result[name] = fn()
+        except Exception as e:
+            import traceback; result[name] = dict(error=f'{type(e).__name__}: {e}', traceback=traceback.format_exc()[-3000:])
+        print(name, round(time.time() - start, 1), 's:', json.dumps(result[name], default=str), flush=True)
+        if args.out and not args.dry_run:
+            args.out.mkdir(parents=True, exist_ok=True); (args.out/f"gpu{'_' + '_'.join(args.only) if args.only else ''}.json").write_text(json.dumps(result, indent=1, default=str))
+
     shapes = [(4, 2, 14)] if args.dry_run else [(128, 6, 14), (128, 6, 32), (64, 6, 64)]
-    result['entropy'] = entropy_times(device, shapes, 3 if args.dry_run else args.reps); print(json.dumps(result['entropy']), flush=True)
-    result['syncs'] = count_syncs(device, *((32, 16, 4) if args.dry_run else (224, 16, 128))); print(json.dumps(result['syncs']), flush=True)
-    result['step'] = step_overhead(device, 1 if args.dry_run else args.rounds, args.dry_run); print(json.dumps(result['step']), flush=True)
-    if args.train_epochs: result['training'] = short_training(device, 1 if args.dry_run else args.train_epochs, args.dry_run)
-    ok = all(v['passed'] for v in result['gpu_cells'].values())
-    if args.out and not args.dry_run:
-        args.out.mkdir(parents=True, exist_ok=True); (args.out/'gpu.json').write_text(json.dumps(result, indent=1))
-    print(json.dumps(dict(ok=ok, **{k: v for k, v in result.items() if k not in ('gpu_cells',)}), default=str))
+    section('entropy', lambda: entropy_times(device, shapes, 3 if args.dry_run else args.reps))
+    section('syncs', lambda: count_syncs(device, *((32, 16, 4) if args.dry_run else (224, 16, 128))))
+    section('step', lambda: step_overhead(device, 1 if args.dry_run else args.rounds, args.dry_run))
+    section('gpu_cells', lambda: gpu_cells(args.dry_run))
+    if args.train_epochs: section('training', lambda: short_training(device, 1 if args.dry_run else args.train_epochs, args.dry_run))
+    ok = not any(isinstance(v, dict) and 'error' in v for v in result.values()) and \
+         all(v['passed'] for v in result.get('gpu_cells', {}).values())
+    print(json.dumps(dict(ok=ok, **{k: v for k, v in result.items() if k != 'gpu_cells'}), default=str))
     sys.exit(0 if ok else 1)

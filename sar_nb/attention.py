@@ -46,11 +46,11 @@ def check_vit(vit:VisionTransformer, # the ViT to regularise
                          "longer cover the patch grid. Create the model with patch_drop_rate=0 to use SAR.")
 
 # %% ../nbs/01_attention.ipynb #837e2874
-def _split_qkv(attn:Attention, qkv:Tensor)->tuple[Tensor, Tensor]:
-    "Queries and keys `(B, H, T, d)` from the output of `attn.qkv`, normalised as `attn` normalises them"
+def _split_qkv(attn:Attention, qkv:Tensor, first_key:int=0)->tuple[Tensor, Tensor]:
+    "The class token's query `(B, H, 1, d)` and the keys from `first_key` on `(B, H, T', d)` from the output of `attn.qkv`, in float32, normalised as `attn` normalises them"
     B, T, _ = qkv.shape
-    q, k, _ = qkv.view(B, T, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-    return attn.q_norm(q), attn.k_norm(k)
+    q, k, _ = qkv.view(B, T, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)  # views, no copy
+    return attn.q_norm(q[:, :, :1].float()), attn.k_norm(k[:, :, first_key:].float())  # only what is used goes to float32
 
 def cls_scores_from_qkv(attn:Attention, # the last block's attention module
                         qkv:Tensor, # output of `attn.qkv`, (B, T, 3*H*d)
@@ -58,9 +58,8 @@ def cls_scores_from_qkv(attn:Attention, # the last block's attention module
                         all_keys:bool=False, # scores against every token instead of the patches only
                        )->Tensor: # (B, H, N) pre-softmax, scaled scores, float32
     "Pre-softmax scaled scores of the class token's query against the patch keys"
-    q, k = _split_qkv(attn, qkv.float())
-    keys = k if all_keys else k[:, :, num_prefix_tokens:]
-    return (q[:, :, :1] * attn.scale @ keys.transpose(-2, -1)).squeeze(2)
+    q, keys = _split_qkv(attn, qkv, 0 if all_keys else num_prefix_tokens)
+    return (q * attn.scale @ keys.transpose(-2, -1)).squeeze(2)
 
 # %% ../nbs/01_attention.ipynb #9a67a8ba
 class AttentionCapture:

@@ -32,15 +32,16 @@ def sar_schedule(n_epoch:int, # length of training
 
 # %% ../nbs/02_callback.ipynb #1f8397d3
 def distributed_mean(total, # a sum (number or tensor) over this process's items
-                     count:int, # how many items
+                     count, # how many items (number or tensor)
                      device=None, # where the reduction runs (the model's device; CUDA for NCCL)
                     )->float|None:
-    "`total / count`, with both summed over all processes when training is distributed"
+    "`total / count`, with both summed over all processes when training is distributed; None when there are no items"
+    total, count = float(total), float(count)  # read back from the device once, here
     if torch.distributed.is_available() and torch.distributed.is_initialized():
-        both = torch.tensor([float(total), float(count)], dtype=torch.float64, device=device)
+        both = torch.tensor([total, count], dtype=torch.float64, device=device)
         torch.distributed.all_reduce(both)
         total, count = both.tolist()
-    return float(total) / count if count else None
+    return total / count if count else None
 
 # %% ../nbs/02_callback.ipynb #3a4c1a4c
 def add_metric_column(learn, name:str, func)->ValueMetric:
@@ -104,7 +105,7 @@ class SARCallback(Callback):
         if callable(self.weight): return check_weight(self.weight(self.pct_train), 'the weight schedule')
         return self.weight * (1. if self.multiplier is None else float(self.multiplier(self.pct_train)))
 
-    def before_train(self): self.total, self.count = 0., 0
+    def before_train(self): self.total, self.count, self._bad, self._empty = 0., 0, 0, 0
     def before_batch(self): self.capture.arm(once=True)
 
     def after_loss(self):
@@ -113,20 +114,21 @@ class SARCallback(Callback):
             maps = spatial_entropy(self.capture.cls_scores(), self.capture.grid, reduction='none', method=self.method)
         self.capture.clear()
         finite = maps.isfinite()
-        n_good = int(finite.sum())  # the step's one host synchronisation
-        if n_good < maps.numel(): self._warn(maps.numel() - n_good, maps.numel())
-        if n_good == 0: return
-        entropy = torch.where(finite, maps, 0.).sum() / n_good  # the mean over the finite maps
+        n_good = finite.sum()  # kept on the device: nothing here waits for the GPU
+        entropy = torch.where(finite, maps, 0.).sum() / n_good.clamp(min=1)  # the mean over the finite maps, 0 if none
         if weight != 0: self.learn.loss_grad = self.learn.loss_grad + weight * entropy
-        bs = find_bs(self.learn.xb)
-        self.total, self.count = self.total + entropy.detach() * bs, self.count + bs
+        counted = find_bs(self.learn.xb) * (n_good > 0)  # a batch with no finite map counts for nothing
+        self.total, self.count = self.total + entropy.detach() * counted, self.count + counted
+        self._bad, self._empty = self._bad + (maps.numel() - n_good), self._empty + (n_good == 0)
 
-    def _warn(self, n_bad:int, n:int):
-        self.bad_maps += n_bad
-        if n_bad == n: self.skipped += 1
-        what = ("the entropy term is skipped for this batch" if n_bad == n else "the entropy term is the mean over the others")
-        warnings.warn(f"SARCallback: {n_bad} of {n} attention maps have non-finite scores at epoch {self.epoch}, batch {self.iter}: "
-                      f"{what} ({self.bad_maps} maps and {self.skipped} whole batches so far)")
+    def after_train(self):
+        "Report the epoch's non-finite maps: the one place the callback reads a number back from the device"
+        bad, empty = int(self._bad), int(self._empty)
+        if not bad: return
+        self.bad_maps, self.skipped = self.bad_maps + bad, self.skipped + empty
+        warnings.warn(f"SARCallback: {bad} attention maps had non-finite scores in epoch {self.epoch}; each batch's entropy term "
+                      f"is the mean over its other maps, and {empty} batches had none and got no term "
+                      f"({self.bad_maps} maps and {self.skipped} whole batches so far)")
 
     def epoch_entropy(self)->float|None:
         "Mean spatial entropy of this epoch's training batches"
@@ -177,5 +179,5 @@ class ValidEntropy(ValidAttentionMetric):
     def measure(self, capture):
         maps = spatial_entropy(capture.cls_scores(), capture.grid, reduction='none', method=None)
         finite, heads = maps.isfinite(), maps.shape[1]  # the mean over finite maps, counted in images
-        return torch.where(finite, maps, 0.).sum() / heads, finite.sum().item() / heads
+        return torch.where(finite, maps, 0.).sum() / heads, finite.sum() / heads
 

@@ -4,9 +4,10 @@
 
 # %% ../nbs/00_entropy.ipynb #f233ee5b
 from __future__ import annotations
-import numpy as np, torch, torch.nn.functional as F
+import math, numpy as np, torch, torch.nn.functional as F
 import scipy.ndimage as ndi
 from contextlib import contextmanager
+from functools import lru_cache
 from torch import Tensor
 
 try: import cv2
@@ -28,20 +29,64 @@ def _stack(maps:Tensor, # (M, h, w)
 # %% ../nbs/00_entropy.ipynb #81c18567
 def _label_host(stacked:Tensor, # bool maps with an empty last row, (M, h+1, w), on the CPU
                 method:str, # 'opencv' or 'scipy'
-               )->tuple[Tensor, Tensor]: # labels (M, h+1, w), blobs per map (M,)
+               )->tuple[Tensor, Tensor]: # labels 1..k of each map's blobs (M, h+1, w), k per map (M,)
     "Label all maps in one call by handing OpenCV or scipy the maps as one tall image"
     M, h1, w = stacked.shape
     tall = stacked.numpy().view(np.uint8).reshape(M*h1, w)
     if method == 'opencv': labels = cv2.connectedComponents(tall, connectivity=8, ltype=cv2.CV_32S)[1]
-    else: labels = ndi.label(tall, structure=np.ones((3, 3), bool))[0].astype(np.int32, copy=False)
-    counts = np.maximum.accumulate(labels.reshape(M, -1).max(1))  # highest label in the maps up to each one ...
-    counts[1:] -= counts[:-1].copy()  # ... minus the previous map's: that map's number of blobs
-    return torch.from_numpy(labels).view(M, h1, w), torch.from_numpy(counts).long()
+    else: labels = ndi.label(tall, structure=np.ones((3, 3), bool))[0]
+    labels = labels.reshape(M, -1).astype(np.int64, copy=False)
+    highest = np.maximum.accumulate(labels.max(1))  # highest label in the maps up to each one
+    before = np.concatenate([[0], highest[:-1]])  # blobs in the maps before each one
+    labels = np.where(labels > 0, labels - before[:, None], 0)
+    return torch.from_numpy(labels).view(M, h1, w), torch.from_numpy(highest - before)
 
 # %% ../nbs/00_entropy.ipynb #88bb3237
+@lru_cache(maxsize=64)
+def _block_edges(hb:int, wb:int, device:torch.device)->tuple[Tensor, Tensor]:
+    "Pairs of neighbouring blocks on an `hb`×`wb` block grid: side by side, one above the other, then both diagonals"
+    block = torch.arange(hb*wb).view(hb, wb)
+    pairs = [(block[:, :-1], block[:, 1:]), (block[:-1], block[1:]), (block[:-1, :-1], block[1:, 1:]), (block[:-1, 1:], block[1:, :-1])]
+    return tuple(torch.cat([p[i].reshape(-1) for p in pairs]).to(device) for i in (0, 1))
+
+def _block_graph(fg:Tensor, # bool maps, (M, h, w)
+                )->tuple[Tensor, Tensor]: # occupied blocks (M, K), adjacency with self-loops (M, K, K)
+    "The 2×2 blocks of each map as a graph: K = ⌈h/2⌉·⌈w/2⌉ nodes, an edge where a cell of one block touches one of the other"
+    M, h, w = fg.shape
+    hb, wb = -(-h//2), -(-w//2)
+    x = F.pad(fg, (0, 2*wb-w, 0, 2*hb-h)).view(M, hb, 2, wb, 2)  # x[m, i, r, j, c]: cell (2i+r, 2j+c)
+    occupied = x.any(4).any(2).view(M, -1)
+    right, left, bottom, top = x[..., 1].any(2), x[..., 0].any(2), x[:, :, 1].any(-1), x[:, :, 0].any(-1)
+    touch = torch.cat([(right[:, :, :-1] & left[:, :, 1:]).view(M, -1),  # facing columns both hold a cell
+                       (bottom[:, :-1] & top[:, 1:]).view(M, -1),  # facing rows both hold a cell
+                       (x[:, :-1, 1, :-1, 1] & x[:, 1:, 0, 1:, 0]).reshape(M, -1),  # corner cells, like \
+                       (x[:, :-1, 1, 1:, 0] & x[:, 1:, 0, :-1, 1]).reshape(M, -1)], 1).float()  # corner cells, like /
+    a, b = _block_edges(hb, wb, fg.device)
+    adjacency = torch.diag_embed(occupied.float())
+    adjacency[:, a, b] = touch
+    adjacency[:, b, a] = touch
+    return occupied, adjacency
+
 def _label_torch(fg:Tensor, # bool maps on any device, (M, h, w)
-                )->tuple[Tensor, Tensor]: # labels (M, h, w), blobs per map (M,)
-    "Label `fg` with min-label propagation and pointer jumping, in torch on `fg`'s device"
+                )->tuple[Tensor, Tensor]: # labels 1..k of each map's blobs (M, h, w), k per map (M,)
+    "Label `fg` in torch on its device, in a number of operations fixed by the grid (no host sync up to 256 blocks)"
+    M, h, w = fg.shape
+    hb, wb = -(-h//2), -(-w//2)
+    K = hb*wb
+    if K > 256: return _label_propagate(fg)
+    occupied, reach = _block_graph(fg)
+    if fg.is_cuda: reach = reach.half()  # 0/1 entries, sums up to 256: exact, on the tensor cores
+    for _ in range(math.ceil(math.log2(max(K-1, 2)))): reach = (reach @ reach).clamp_(max=1)
+    first = reach.argmax(-1)  # the first maximum: the smallest block each block reaches (itself, if nothing lower)
+    roots = occupied & (first == torch.arange(K, device=fg.device))
+    rank = roots.cumsum(1)  # blobs numbered by their smallest block
+    blocks = torch.where(occupied, rank.gather(1, first), 0).view(M, hb, 1, wb, 1)
+    cells = blocks.expand(M, hb, 2, wb, 2).reshape(M, 2*hb, 2*wb)[:, :h, :w]
+    return torch.where(fg, cells, 0), roots.sum(1)
+
+def _label_propagate(fg:Tensor, # bool maps on any device, (M, h, w)
+                    )->tuple[Tensor, Tensor]: # labels 1..k of each map's blobs (M, h, w), k per map (M,)
+    "Label `fg` with min-label propagation and pointer jumping (one host sync per round: for large grids)"
     M, h, w = fg.shape
     N, cells = h*w, fg.reshape(M, h*w)
     idx = torch.arange(N, device=fg.device, dtype=torch.float32).expand(M, N)
@@ -53,8 +98,7 @@ def _label_torch(fg:Tensor, # bool maps on any device, (M, h, w)
         if torch.equal(new, lab): break
         lab = new
     roots = cells & (lab == idx)
-    rank = roots.view(-1).cumsum(0).view(M, N)  # roots numbered in raster order, map after map
-    labels = torch.where(cells, rank.gather(1, lab.long().clamp(max=N-1)), 0)
+    labels = torch.where(cells, roots.cumsum(1).gather(1, lab.long().clamp(max=N-1)), 0)
     return labels.view(M, h, w), roots.sum(1)
 
 # %% ../nbs/00_entropy.ipynb #2e0a674c
@@ -66,12 +110,16 @@ def _resolve_method(method:str|None, device:torch.device)->str:
         raise ImportError("method='opencv' needs OpenCV: `pip install opencv-python-headless`, or use method='scipy'")
     return method
 
-def _label_stacked(stacked:Tensor, method:str|None=None)->tuple[Tensor, Tensor]:
-    "Labels of bool maps with an empty last row (M, h+1, w) numbered across maps, and the number of blobs in each map"
+def _label_stacked(stacked:Tensor, method:str|None=None)->tuple[Tensor, Tensor, int]:
+    "Labels 1..k of the blobs of bool maps with an empty last row (M, h+1, w), k per map, and a bound on k known without a sync"
     method = _resolve_method(method, stacked.device)
-    if method == 'torch': return _label_torch(stacked)
+    if method == 'torch':
+        labels, counts = _label_torch(stacked[:, :-1])
+        h, w = stacked.shape[1]-1, stacked.shape[2]
+        return F.pad(labels, (0, 0, 0, 1)), counts, -(-h//2) * -(-w//2)  # at most one blob per 2×2 block
     labels, counts = _label_host(stacked.cpu(), method)
-    return labels.to(stacked.device), counts.to(stacked.device)
+    bound = max(int(counts.max()), 1) if len(counts) else 1
+    return labels.to(stacked.device), counts.to(stacked.device), bound
 
 # %% ../nbs/00_entropy.ipynb #b0542822
 def connected_components(mask:Tensor, # bool maps, (..., h, w)
@@ -83,11 +131,8 @@ def connected_components(mask:Tensor, # bool maps, (..., h, w)
     h, w = mask.shape[-2:]
     maps = mask.reshape(-1, h, w)
     if maps.numel() == 0: return torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
-    labels, counts = _label_stacked(_stack(maps, False), method)
-    labels = labels.view(len(maps), -1).long()
-    before = counts.cumsum(0) - counts  # blobs in the earlier maps
-    labels = torch.where(labels > 0, labels - before[:, None], 0)
-    return labels.view(-1, h+1, w)[:, :h].reshape(mask.shape)
+    labels, _, _ = _label_stacked(_stack(maps, False), method)
+    return labels[:, :h].reshape(mask.shape)
 
 # %% ../nbs/00_entropy.ipynb #7c2d9e41
 @contextmanager
@@ -108,30 +153,31 @@ class _SpatialEntropy(torch.autograd.Function):
             (M, N), (gh, gw) = s.shape, grid
             mean = s.mean(1)
             finite = mean.isfinite()  # a NaN or inf score makes its map's mean non-finite ...
-            mean[~finite] = float('nan')  # ... and a NaN mean puts no cell above it
+            mean.masked_fill_(~finite, float('nan'))  # ... and a NaN mean puts no cell above it
             a = s.new_zeros(M, gh+1, gw)  # work in the stacked layout the labellers use
             torch.sub(s.view(M, gh, gw), mean.view(M, 1, 1), out=a[:, :gh])
-            labels, counts = _label_stacked(a > 0, method)
-            n = int(counts.sum())
-            labels = labels.view(-1)
-            a += 1e-9  # relu(a) + 1e-9 for the cells in blobs; cells outside blobs land in label 0, unused
-            mass = s.new_zeros(n+1).index_add_(0, labels, a.view(-1))[1:]
-            blob_map = torch.repeat_interleave(counts, output_size=n)  # the map each blob belongs to
-            total = s.new_zeros(M).index_add_(0, blob_map, mass)[blob_map]
+            labels, _, K = _label_stacked(a > 0, method)  # at most K blobs per map
+            first = torch.arange(0, M*K, K, device=s.device).view(M, 1, 1)
+            slot = torch.where(labels > 0, labels + first - 1, M*K).view(-1)  # K slots per map, one more for all other cells
+            a += 1e-9  # relu(a) + 1e-9 for the cells in blobs; the other cells all land in the last slot, unused
+            mass = s.new_zeros(M*K + 1).index_add_(0, slot, a.view(-1))[:-1].view(M, K)
+            blob = mass > 0  # the slots holding a blob
+            total = mass.sum(1, keepdim=True)
             p = mass / total
-            log_p = p.log()
-            entropy = s.new_zeros(M).index_add_(0, blob_map, p * log_p).neg_()
-            ctx.save_for_backward(labels, (log_p + entropy[blob_map]).div_(total).neg_(), blob_map)
+            log_p = torch.where(blob, p, 1.).log()
+            entropy = torch.where(blob, p * log_p, 0.).sum(1).neg_()
+            dH_dmass = torch.where(blob, (log_p + entropy[:, None]).div_(total).neg_(), 0.)
+            ctx.save_for_backward(slot, dH_dmass)
             ctx.grid, ctx.one_thread = grid, one_thread
             return entropy.masked_fill_(~finite, float('nan'))
 
     @staticmethod
     def backward(ctx, grad_entropy:Tensor):
-        labels, dH_dmass, blob_map = ctx.saved_tensors
+        slot, dH_dmass = ctx.saved_tensors
         (gh, gw), M = ctx.grid, len(grad_entropy)
         with _one_thread(grad_entropy.device, ctx.one_thread):
-            grad_blob = F.pad(dH_dmass * grad_entropy[blob_map], (1, 0))  # label 0 (outside blobs) gets none
-            grad_cells = grad_blob.index_select(0, labels).view(M, gh+1, gw)  # 0 outside blobs and in the gutter
+            grad_slot = F.pad((dH_dmass * grad_entropy[:, None]).view(-1), (0, 1))  # the last slot (outside blobs) gets none
+            grad_cells = grad_slot.index_select(0, slot).view(M, gh+1, gw)  # 0 outside blobs and in the gutter
             grad_mean = grad_cells.sum((1, 2), keepdim=True).div_(gh*gw)  # the mean threshold's share
             return torch.sub(grad_cells[:, :gh], grad_mean).view(M, gh*gw), None, None, None
 
