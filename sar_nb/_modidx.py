@@ -124,6 +124,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'sar_nb.entropy': { 'sar_nb.entropy._SpatialEntropy': ('entropy.html#_spatialentropy', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._SpatialEntropy.backward': ('entropy.html#_spatialentropy.backward', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._SpatialEntropy.forward': ('entropy.html#_spatialentropy.forward', 'sar_nb/entropy.py'),
+                                'sar_nb.entropy._blob_index': ('entropy.html#_blob_index', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._block_edges': ('entropy.html#_block_edges', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._block_graph': ('entropy.html#_block_graph', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._label_host': ('entropy.html#_label_host', 'sar_nb/entropy.py'),

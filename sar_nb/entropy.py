@@ -29,17 +29,15 @@ def _stack(maps:Tensor, # (M, h, w)
 # %% ../nbs/00_entropy.ipynb #81c18567
 def _label_host(stacked:Tensor, # bool maps with an empty last row, (M, h+1, w), on the CPU
                 method:str, # 'opencv' or 'scipy'
-               )->tuple[Tensor, Tensor]: # labels 1..k of each map's blobs (M, h+1, w), k per map (M,)
+               )->tuple[Tensor, Tensor]: # labels numbered across all maps (M, h+1, w), blobs per map (M,)
     "Label all maps in one call by handing OpenCV or scipy the maps as one tall image"
     M, h1, w = stacked.shape
     tall = stacked.numpy().view(np.uint8).reshape(M*h1, w)
     if method == 'opencv': labels = cv2.connectedComponents(tall, connectivity=8, ltype=cv2.CV_32S)[1]
-    else: labels = ndi.label(tall, structure=np.ones((3, 3), bool))[0]
-    labels = labels.reshape(M, -1).astype(np.int64, copy=False)
-    highest = np.maximum.accumulate(labels.max(1))  # highest label in the maps up to each one
-    before = np.concatenate([[0], highest[:-1]])  # blobs in the maps before each one
-    labels = np.where(labels > 0, labels - before[:, None], 0)
-    return torch.from_numpy(labels).view(M, h1, w), torch.from_numpy(highest - before)
+    else: labels = ndi.label(tall, structure=np.ones((3, 3), bool))[0].astype(np.int32, copy=False)
+    counts = np.maximum.accumulate(labels.reshape(M, -1).max(1))  # highest label in the maps up to each one ...
+    counts[1:] -= counts[:-1].copy()  # ... minus the previous map's: that map's number of blobs
+    return torch.from_numpy(labels).view(M, h1, w), torch.from_numpy(counts).long()
 
 # %% ../nbs/00_entropy.ipynb #88bb3237
 @lru_cache(maxsize=64)
@@ -110,16 +108,19 @@ def _resolve_method(method:str|None, device:torch.device)->str:
         raise ImportError("method='opencv' needs OpenCV: `pip install opencv-python-headless`, or use method='scipy'")
     return method
 
-def _label_stacked(stacked:Tensor, method:str|None=None)->tuple[Tensor, Tensor, int]:
-    "Labels 1..k of the blobs of bool maps with an empty last row (M, h+1, w), k per map, and a bound on k known without a sync"
+def _label_stacked(stacked:Tensor, method:str|None=None)->tuple[Tensor, Tensor, Tensor, int]:
+    """Label bool maps with an empty last row (M, h+1, w): map `m`'s blobs get labels `base[m]+1 ... base[m]+counts[m]`.
+    Returns labels, base, counts and a bound on the counts that is known without a host sync"""
     method = _resolve_method(method, stacked.device)
     if method == 'torch':
         labels, counts = _label_torch(stacked[:, :-1])
         h, w = stacked.shape[1]-1, stacked.shape[2]
-        return F.pad(labels, (0, 0, 0, 1)), counts, -(-h//2) * -(-w//2)  # at most one blob per 2×2 block
-    labels, counts = _label_host(stacked.cpu(), method)
+        bound = -(-h//2) * -(-w//2)  # at most one blob per 2×2 block
+        return F.pad(labels, (0, 0, 0, 1)), torch.zeros_like(counts), counts, bound
+    labels, counts = _label_host(stacked.cpu(), method)  # numbered across maps, in order
     bound = max(int(counts.max()), 1) if len(counts) else 1
-    return labels.to(stacked.device), counts.to(stacked.device), bound
+    base = counts.cumsum(0) - counts  # blobs in the earlier maps
+    return labels.to(stacked.device), base.to(stacked.device), counts.to(stacked.device), bound
 
 # %% ../nbs/00_entropy.ipynb #b0542822
 def connected_components(mask:Tensor, # bool maps, (..., h, w)
@@ -131,8 +132,9 @@ def connected_components(mask:Tensor, # bool maps, (..., h, w)
     h, w = mask.shape[-2:]
     maps = mask.reshape(-1, h, w)
     if maps.numel() == 0: return torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
-    labels, _, _ = _label_stacked(_stack(maps, False), method)
-    return labels[:, :h].reshape(mask.shape)
+    labels, base, _, _ = _label_stacked(_stack(maps, False), method)
+    labels = labels[:, :h].reshape(len(maps), -1).long()
+    return torch.where(labels > 0, labels - base[:, None], 0).view(mask.shape)
 
 # %% ../nbs/00_entropy.ipynb #7c2d9e41
 @contextmanager
@@ -143,6 +145,21 @@ def _one_thread(device:torch.device, enabled:bool=True):
     torch.set_num_threads(1)
     try: yield
     finally: torch.set_num_threads(threads)
+
+# %% ../nbs/00_entropy.ipynb #b10b1dc7
+def _blob_index(fg:Tensor, # bool maps with an empty last row (M, h+1, w)
+                method:str|None,
+               )->tuple[Tensor, Tensor, int]:
+    """Each cell's blob as an index into a flat list of blobs (0 outside blobs), where each blob of that list goes in
+    an (M, K) table of blobs per map, and K: for the entropy's passes over cells and over blobs"""
+    M = len(fg)
+    labels, base, counts, K = _label_stacked(fg, method)
+    if _resolve_method(method, fg.device) == 'torch':  # labels 1..k in each map: index m*K + label, no host sync
+        index = torch.where(labels > 0, labels + torch.arange(0, M*K, K, device=fg.device).view(M, 1, 1), 0)
+        return index, torch.arange(M*K, device=fg.device), K
+    blob_map = torch.repeat_interleave(counts)  # host labels run across maps: blob b is in map blob_map[b] ...
+    rank = torch.arange(len(blob_map), device=fg.device) - base[blob_map]  # ... and is that map's blob number rank
+    return labels, blob_map * K + rank, K
 
 # %% ../nbs/00_entropy.ipynb #1aa3d35d
 class _SpatialEntropy(torch.autograd.Function):
@@ -156,28 +173,27 @@ class _SpatialEntropy(torch.autograd.Function):
             mean.masked_fill_(~finite, float('nan'))  # ... and a NaN mean puts no cell above it
             a = s.new_zeros(M, gh+1, gw)  # work in the stacked layout the labellers use
             torch.sub(s.view(M, gh, gw), mean.view(M, 1, 1), out=a[:, :gh])
-            labels, _, K = _label_stacked(a > 0, method)  # at most K blobs per map
-            first = torch.arange(0, M*K, K, device=s.device).view(M, 1, 1)
-            slot = torch.where(labels > 0, labels + first - 1, M*K).view(-1)  # K slots per map, one more for all other cells
-            a += 1e-9  # relu(a) + 1e-9 for the cells in blobs; the other cells all land in the last slot, unused
-            mass = s.new_zeros(M*K + 1).index_add_(0, slot, a.view(-1))[:-1].view(M, K)
-            blob = mass > 0  # the slots holding a blob
+            index, slot, K = _blob_index(a > 0, method)
+            a += 1e-9  # relu(a) + 1e-9 for the cells in blobs; cells outside blobs land in index 0, unused
+            mass = s.new_zeros(len(slot) + 1).index_add_(0, index.view(-1), a.view(-1))[1:]
+            mass = s.new_zeros(M*K).index_copy_(0, slot, mass).view(M, K)  # map m's blobs in row m
+            blob = mass > 0  # the places holding a blob
             total = mass.sum(1, keepdim=True)
             p = mass / total
             log_p = torch.where(blob, p, 1.).log()
             entropy = torch.where(blob, p * log_p, 0.).sum(1).neg_()
             dH_dmass = torch.where(blob, (log_p + entropy[:, None]).div_(total).neg_(), 0.)
-            ctx.save_for_backward(slot, dH_dmass)
+            ctx.save_for_backward(index, F.pad(dH_dmass.view(-1)[slot], (1, 0)), slot // K)  # index 0 (outside blobs) gets none
             ctx.grid, ctx.one_thread = grid, one_thread
             return entropy.masked_fill_(~finite, float('nan'))
 
     @staticmethod
     def backward(ctx, grad_entropy:Tensor):
-        slot, dH_dmass = ctx.saved_tensors
+        index, dH_dmass, blob_map = ctx.saved_tensors
         (gh, gw), M = ctx.grid, len(grad_entropy)
         with _one_thread(grad_entropy.device, ctx.one_thread):
-            grad_slot = F.pad((dH_dmass * grad_entropy[:, None]).view(-1), (0, 1))  # the last slot (outside blobs) gets none
-            grad_cells = grad_slot.index_select(0, slot).view(M, gh+1, gw)  # 0 outside blobs and in the gutter
+            grad_blob = dH_dmass * F.pad(grad_entropy[blob_map], (1, 0))
+            grad_cells = grad_blob.index_select(0, index.view(-1)).view(M, gh+1, gw)  # 0 outside blobs and in the gutter
             grad_mean = grad_cells.sum((1, 2), keepdim=True).div_(gh*gw)  # the mean threshold's share
             return torch.sub(grad_cells[:, :gh], grad_mean).view(M, gh*gw), None, None, None
 
