@@ -277,7 +277,13 @@ FASTAI_DATASETS = dict(imagenette=URLs.IMAGENETTE_160, cifar10=URLs.CIFAR, cifar
 
 def pets_dls(path:str|Path, # the untarred URLs.PETS folder (images/<Breed_name>_<n>.jpg)
              n_train:int|None=None, # stratified subset of the training images (None: all)
-             img_size:int=224, bs:int=64, seed:int=0, augment:bool=True, device=None, num_workers:int=0):
+             img_size:int=224, # side of the (square) images given to the model
+             bs:int=64, # training batch size (validation uses twice as much)
+             seed:int=0, # seed of the subset and of the validation split
+             augment:bool=True, # fastai batch augmentations on the training set
+             device=None, # where batches go (None: fastai's default)
+             num_workers:int=0, # DataLoader workers
+            )->DataLoaders:
     "Oxford-IIIT Pets: breed labels from the file names, a seeded 20% validation split"
     path = Path(path)
     files = get_image_files(path/'images')

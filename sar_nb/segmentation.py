@@ -128,7 +128,14 @@ def make_composites(objects:np.ndarray, # uint8 (n, 28, 28) Fashion-MNIST images
 # %% ../nbs/05_segmentation.ipynb #51c4722a
 def composite_dls(n_train:int|None=None, # stratified subset of the 60,000 Fashion-MNIST training objects
                   n_valid:int|None=None, # stratified subset of the 10,000 test objects (None: all)
-                  img_size:int=48, bs:int=64, seed:int=0, augment:bool=True, device=None, path=None, num_workers:int=0):
+                  img_size:int=48, # side of the composite images
+                  bs:int=64, # training batch size
+                  seed:int=0, # seed of the subsets, the placements and the backgrounds
+                  augment:bool=True, # fastai batch augmentations on the training set
+                  device=None, # where batches go (None: fastai's default)
+                  path=None, # folder of the Fashion-MNIST IDX files (None: the usual places)
+                  num_workers:int=0, # DataLoader workers
+                 )->DataLoaders:
     "`DataLoaders` of Fashion-MNIST objects on real textures and photos, with `(image, label, mask)` batches"
     data = load_fashion_mnist(path, download=False)
     parts = []
