@@ -77,6 +77,7 @@ def check_weight(weight, # λ: a Python, numpy or 0-d torch real number
 class SARCallback(Callback):
     "Add `λ · spatial_entropy` of the last block's class-token attention to the training loss of a timm ViT"
     order,run_valid = GradientAccumulation.order-1,False  # before gradient accumulation rescales the loss
+    entropy_fn = staticmethod(spatial_entropy)  # the measure (tests swap it with `unittest.mock.patch.object`)
     def __init__(self,
         weight:float|callable=0.01, # λ ≥ 0: a number (shaped by `schedule`), or a fastai schedule giving λ over training progress
         schedule:str|callable|None='paper', # for a number: 'paper' (warm-up, cosine decay), None (constant), or a multiplier schedule
@@ -111,7 +112,7 @@ class SARCallback(Callback):
     def after_loss(self):
         weight = self.current_weight()
         with torch.set_grad_enabled(weight != 0):
-            maps = spatial_entropy(self.capture.cls_scores(), self.capture.grid, reduction='none', method=self.method)
+            maps = self.entropy_fn(self.capture.cls_scores(), self.capture.grid, reduction='none', method=self.method)
         self.capture.clear()
         finite = maps.isfinite()
         n_good = finite.sum()  # kept on the device: nothing here waits for the GPU

@@ -46,6 +46,10 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--n-train', type=_positive_int, default=4000, help='size of the stratified training subset (default: 4000)')
     p.add_argument('--all-train', action='store_true', help='use every training image (overrides --n-train)')
     p.add_argument('--epochs', type=_positive_int, default=30, help='default: 30')
+    p.add_argument('--recipe', choices=['default', 'deit'], default='default',
+                   help="'default': this project's, for small runs (fit_one_cycle, light augmentation); 'deit': the paper's released "
+                        "code's (AdamW, warm-up + cosine, timm's RandAugment, Mixup/CutMix, random erasing, model EMA; add "
+                        "--arch deit_small_patch16_224 --img-size 224 to train what the paper trains)")
     p.add_argument('--arch', default=DEFAULT_ARCH, help=f'timm ViT/DeiT name (default: {DEFAULT_ARCH})')
     small = ', '.join(f'{k}={v}' for k, v in SMALL_VIT.items())
     p.add_argument('--depth', type=_positive_int, default=None, help=f"transformer blocks (the default --arch is shrunk to {small}; other architectures keep their own size)")
@@ -75,7 +79,7 @@ def train_parser()->argparse.ArgumentParser:
 
 def _train_kwargs(args:argparse.Namespace)->dict:
     "`sar_nb.train.train` arguments from parsed options"
-    return dict(dataset=args.dataset, n_train=None if args.all_train else args.n_train, epochs=args.epochs, arch=args.arch,
+    return dict(dataset=args.dataset, n_train=None if args.all_train else args.n_train, epochs=args.epochs, recipe=args.recipe, arch=args.arch,
                 depth=args.depth, embed_dim=args.embed_dim, num_heads=args.num_heads, patch_size=args.patch_size, img_size=args.img_size,
                 bs=args.bs, lr=args.lr, augment=not args.no_augment, sar=not args.no_sar, weight=args.weight, nosn=args.nosn,
                 mixup=args.mixup, cutmix=args.cutmix, pretrained=args.pretrained, seed=args.seed, valid_part=args.valid_part,
@@ -83,7 +87,7 @@ def _train_kwargs(args:argparse.Namespace)->dict:
 
 # %% ../nbs/04a_cli.ipynb #faf2adfa
 _OPTION_HINTS = dict(n_train='--n-train, or --all-train to use every training image', dataset='--dataset', arch='--arch',
-                     patch_size='--patch-size and --img-size', out='--out', weight='--weight')
+                     patch_size='--patch-size and --img-size', out='--out', weight='--weight', recipe='--recipe', mixup='--mixup/--cutmix (or --recipe default)')
 
 def _one_line(e:Exception)->str:
     "A user error as one line, naming the option to change"

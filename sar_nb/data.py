@@ -10,15 +10,15 @@ import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 from fastcore.basics import store_attr
-from fastai.vision.all import (Datasets, ItemGetter, Categorize, IntToFloatTensor, Normalize, TensorImage, Transform,
+from fastai.vision.all import (Datasets, DataLoaders, ItemGetter, Categorize, IntToFloatTensor, Normalize, TensorImage, Transform,
     aug_transforms, imagenet_stats, PILImage, TransformBlock, get_image_files, parent_label, DataBlock, ImageBlock, CategoryBlock,
     FuncSplitter, RandomSplitter, RegexLabeller, Resize, URLs, untar_data, fastai_path, using_attr)
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_CLASSES', 'DEBIAN_FASHION_MNIST', 'FASTAI_DATASETS', 'pets_breed', 'DataError', 'MissingDataError',
            'read_idx', 'fashion_mnist_folders', 'load_fashion_mnist', 'stratified_subset', 'default_augment',
-           'ToGrayImage', 'fashion_mnist_dls', 'check_images', 'check_classes', 'folder_dls', 'ToPILImage', 'pets_dls',
-           'dataset_names', 'get_dls']
+           'TimmRandAugment', 'TimmRandomErasing', 'deit_augment', 'ToGrayImage', 'fashion_mnist_dls', 'check_images',
+           'check_classes', 'folder_dls', 'ToPILImage', 'pets_dls', 'dataset_names', 'get_dls']
 
 # %% ../nbs/03_data.ipynb #2664282e
 class DataError(ValueError):
@@ -143,6 +143,50 @@ def default_augment(img_size:int)->list:
     "Light fastai batch augmentation: horizontal flips and zooms up to 1.1 (half of the images), no rotation, warp or lighting"
     return aug_transforms(do_flip=True, max_rotate=0., max_zoom=1.1, max_warp=0., max_lighting=0., p_affine=0.5)
 
+# %% ../nbs/03_data.ipynb #63db8004
+class TimmRandAugment(Transform):
+    "timm's RandAugment on each training image: a uint8 `TensorImage` (gray or RGB) or a `PILImage`"
+    split_idx, order = 0, 5  # training set only; after resizing
+    def __init__(self, config:str='rand-m9-mstd0.5-inc1', # timm's RandAugment string
+                 img_size:int=224, # sets the size of translations, as timm does
+                ):
+        super().__init__()
+        from timm.data.auto_augment import rand_augment_transform
+        self.config = config
+        # magnitudes stop just below 10: at 10, timm's increasing Posterize asks Pillow for 0 bits, which Pillow 10+ refuses
+        self.tfm = rand_augment_transform(config, dict(translate_const=int(img_size * 0.45), img_mean=(124, 116, 104), magnitude_max=9.99))
+    def encodes(self, img:TensorImage):
+        gray = img.shape[0] == 1
+        pil = Image.fromarray(img[0].numpy() if gray else img.permute(1, 2, 0).numpy()).convert('RGB')
+        out = self.tfm(pil)
+        out = np.array(out.convert('L'))[None] if gray else np.array(out).transpose(2, 0, 1)
+        return TensorImage(torch.from_numpy(np.ascontiguousarray(out)))
+    def encodes(self, img:PILImage): return PILImage(self.tfm(img.convert('RGB')))
+
+class TimmRandomErasing(Transform):
+    "timm's `RandomErasing` (per-pixel noise in one rectangle) on normalised training batches"
+    split_idx, order = 0, 100  # training set only; after `Normalize` (order 99)
+    def __init__(self, p:float=0.25, # share of the images that get a rectangle
+                 mode:str='pixel', # timm's fill mode
+                ):
+        super().__init__(); self.p, self.mode, self._erase = p, mode, None
+    def encodes(self, x:TensorImage):
+        if self._erase is None or self._erase.device != x.device:
+            from timm.data.random_erasing import RandomErasing
+            self._erase = RandomErasing(self.p, mode=self.mode, device=x.device)
+        return TensorImage(self._erase(x.as_subclass(Tensor)))
+
+def deit_augment(img_size:int)->tuple[list, list, list]:
+    "DeiT's training augmentation as fastai transforms: (item transforms, batch transforms before `Normalize`, after it)"
+    from fastai.vision.augment import RandomResizedCropGPU, Flip
+    return [TimmRandAugment(img_size=img_size)], [RandomResizedCropGPU(img_size, min_scale=0.08), Flip(p=0.5)], [TimmRandomErasing()]
+
+def _augment_tfms(augment:bool|str, img_size:int)->tuple[list, list, list]:
+    "Item transforms, batch transforms before and after normalisation for `augment` (True: `default_augment`, 'deit', False)"
+    if augment == 'deit': return deit_augment(img_size)
+    if not isinstance(augment, str) and augment in (True, False): return [], (default_augment(img_size) if augment else []), []
+    raise ValueError(f"augment must be True, False or 'deit', got {augment!r}")
+
 # %% ../nbs/03_data.ipynb #5864d9ad
 class ToGrayImage(Transform):
     "Any image (a file, PIL image, array or tensor) as a one-channel uint8 `TensorImage` of side `size`"
@@ -179,7 +223,7 @@ def fashion_mnist_dls(n_train:int|None=None, # stratified subset of the 60,000 t
                       img_size:int=28, # side of the (square) images given to the model
                       bs:int=64, # training batch size (validation uses twice as much)
                       seed:int=0, # seed of the subset
-                      augment:bool=True, # fastai batch augmentations on the training set
+                      augment:bool|str=True, # True: `default_augment`; 'deit': `deit_augment`; False: none
                       path:str|Path|None=None, # folder of the IDX files (default: search, see `load_fashion_mnist`)
                       device=None, # where batches go (default: fastai's default device)
                       download:bool=True, # download if the files are nowhere to be found
@@ -192,10 +236,11 @@ def fashion_mnist_dls(n_train:int|None=None, # stratified subset of the 60,000 t
     train = _items(train_images, data['train_labels'][idx], FASHION_MNIST_CLASSES)
     valid = _items(_resized(data['test_images'], img_size), data['test_labels'], FASHION_MNIST_CLASSES)
     mean, std = train_images.double().mean().item() / 255, train_images.double().std().item() / 255
-    after_batch = [IntToFloatTensor(), *(default_augment(img_size) if augment else []), Normalize.from_stats(mean, std)]
+    after_item, before_norm, after_norm = _augment_tfms(augment, img_size)
+    after_batch = [IntToFloatTensor(), *before_norm, Normalize.from_stats(mean, std), *after_norm]
     dsets = Datasets(train + valid, [[ItemGetter(0), ToGrayImage(img_size)], [ItemGetter(1), Categorize(vocab=FASHION_MNIST_CLASSES, sort=False)]],
                      splits=[range(len(train)), range(len(train), len(train) + len(valid))])
-    return dsets.dataloaders(bs=bs, val_bs=2*bs, after_batch=after_batch, device=device, num_workers=num_workers)
+    return dsets.dataloaders(bs=bs, val_bs=2*bs, after_item=after_item, after_batch=after_batch, device=device, num_workers=num_workers)
 
 # %% ../nbs/03_data.ipynb #94b85b4b
 _VALID_NAMES = ('val', 'valid', 'test')
@@ -237,7 +282,7 @@ def folder_dls(path:str|Path, # dataset root in ImageNet layout
                img_size:int=224, # side of the (square) images given to the model
                bs:int=64, # training batch size (validation uses twice as much)
                seed:int=0, # seed of the subset
-               augment:bool=True, # fastai batch augmentations on the training set
+               augment:bool|str=True, # True: `default_augment`; 'deit': `deit_augment`; False: none
                device=None, # where batches go (default: fastai's default device)
                num_workers:int=0, # DataLoader workers
               ):
@@ -267,9 +312,10 @@ class ToPILImage(Transform):
 
 def _image_block_dls(items, path, is_valid, get_y, img_size, bs, augment, device, num_workers, splitter=None):
     images = TransformBlock(type_tfms=ToPILImage(), batch_tfms=IntToFloatTensor)  # ImageBlock, taking any image
+    item_aug, before_norm, after_norm = _augment_tfms(augment, img_size)
     block = DataBlock(blocks=(images, CategoryBlock), get_items=lambda _: items, get_y=get_y,
-                      splitter=splitter or FuncSplitter(is_valid), item_tfms=Resize(img_size),
-                      batch_tfms=[*(default_augment(img_size) if augment else []), Normalize.from_stats(*imagenet_stats)])
+                      splitter=splitter or FuncSplitter(is_valid), item_tfms=[Resize(img_size), *item_aug],
+                      batch_tfms=[*before_norm, Normalize.from_stats(*imagenet_stats), *after_norm])
     return block.dataloaders(path, bs=bs, val_bs=2*bs, device=device, num_workers=num_workers)
 
 # %% ../nbs/03_data.ipynb #c4ea8fcf
@@ -280,7 +326,7 @@ def pets_dls(path:str|Path, # the untarred URLs.PETS folder (images/<Breed_name>
              img_size:int=224, # side of the (square) images given to the model
              bs:int=64, # training batch size (validation uses twice as much)
              seed:int=0, # seed of the subset and of the validation split
-             augment:bool=True, # fastai batch augmentations on the training set
+             augment:bool|str=True, # True: `default_augment`; 'deit': `deit_augment`; False: none
              device=None, # where batches go (None: fastai's default)
              num_workers:int=0, # DataLoader workers
             )->DataLoaders:
@@ -316,7 +362,7 @@ def _fetch(untar, dataset:str)->Path:
 def get_dls(dataset:str='fashion_mnist', # a name from `dataset_names()`, or a folder in ImageNet layout
             n_train:int|None=None, # stratified subset of the training images (None: all)
             img_size:int|None=None, # default: 28 for Fashion-MNIST, 32 for CIFAR, else 224
-            bs:int=64, seed:int=0, augment:bool=True, device=None,
+            bs:int=64, seed:int=0, augment:bool|str=True, device=None,
             untar=None, # how fastai datasets are fetched (default: fastai's `untar_data`; or anything returning their folder)
             **kwargs):
     "`DataLoaders` for any dataset sar_nb knows, or any folder in ImageNet layout"

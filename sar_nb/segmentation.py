@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 from PIL import Image
 from torch import Tensor, nn
 from fastcore.basics import store_attr
-from fastai.vision.all import (Datasets, ItemGetter, Categorize, IntToFloatTensor, Normalize, TensorImage, TensorMask,
+from fastai.vision.all import (Datasets, DataLoaders, ItemGetter, Categorize, IntToFloatTensor, Normalize, TensorImage, TensorMask,
     DataBlock, ImageBlock, CategoryBlock, MaskBlock, RandomSplitter, Resize, PILMask,
     get_image_files, using_attr, imagenet_stats)
 from .entropy import connected_components

@@ -4,12 +4,21 @@
 
 # %% ../nbs/97_test_utils.ipynb #e8540d09
 from __future__ import annotations
-import numpy as np, torch, torch.nn.functional as F
+from contextlib import contextmanager
+from unittest.mock import patch
+import numpy as np, timm, torch, torch.nn.functional as F
 import scipy.ndimage as ndi
 from torch import Tensor
+from fastai.basics import Learner, Datasets, ItemGetter, Categorize, CrossEntropyLossFlat, accuracy, set_seed
+from fastai.callback.core import Callback
+from .attention import find_vit
+from .callback import SARCallback
+from .entropy import spatial_entropy
 
 # %% auto #0
-__all__ = ['scattered_maps', 'blobby_maps', 'spiral_mask', 'snake_mask', 'adversarial_masks', 'canonical', 'check_labels']
+__all__ = ['scattered_maps', 'blobby_maps', 'spiral_mask', 'snake_mask', 'adversarial_masks', 'canonical', 'check_labels',
+           'synthetic_dls', 'tiny_vit', 'tiny_learner', 'n_hooks', 'Probe', 'entropy_by_hand', 'Grads', 'grads_of',
+           'entropy_replaced_by']
 
 # %% ../nbs/97_test_utils.ipynb #1e70cf5b
 def scattered_maps(n:int, # number of maps
@@ -71,3 +80,90 @@ def check_labels(mask:Tensor, # bool maps (..., h, w)
         ref, n = ndi.label(m.numpy(), structure=np.ones((3, 3)))
         assert (canonical(l.numpy()) == canonical(ref)).all(), f"map {i}: partition differs from scipy's"
         assert sorted(set(l.unique().tolist()) - {0}) == list(range(1, n+1)), f"map {i}: labels are not 1..{n}"
+
+# %% ../nbs/97_test_utils.ipynb #0c9f0bb2
+def synthetic_dls(n:int=64, # images (three quarters for training)
+                  size:int=16, # image side
+                  bs:int=16, # batch size
+                  n_classes:int=2, # classes: where the square is
+                  channels:int=3, # image channels
+                  seed:int=0, # seed of the images and labels
+                 ):
+    "Images of noise with a bright square whose position gives the class, as fastai `DataLoaders` on the CPU"
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, n_classes, (n,), generator=g)
+    x = 0.3 * torch.randn(n, channels, size, size, generator=g)
+    side = max(size // 4, 1)
+    for i, c in enumerate(y.tolist()):
+        r, col = (c * (size - side)) // max(n_classes - 1, 1), (size - side) // 2
+        x[i, :, r:r+side, col:col+side] += 2.
+    cut = n * 3 // 4
+    items = list(zip(x, y.tolist()))
+    dsets = Datasets(items, [[ItemGetter(0)], [ItemGetter(1), Categorize()]], splits=[range(cut), range(cut, n)])
+    return dsets.dataloaders(bs=bs, device='cpu')
+
+def tiny_vit(**kwargs)->torch.nn.Module:
+    "A 2-block ViT on 16×16 images with 4×4 patches (`kwargs` override timm arguments)"
+    kwargs = dict(dict(img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=2, num_classes=2), **kwargs)
+    return timm.create_model('vit_tiny_patch16_224', pretrained=False, **kwargs)
+
+def tiny_learner(cbs=None, # callbacks
+                 seed:int=0, # seed of the initialisation
+                 data_seed:int=0, # seed of `synthetic_dls`
+                 **kwargs, # `tiny_vit` arguments
+                )->Learner:
+    "A `Learner` of a `tiny_vit` on `synthetic_dls`, seeded"
+    set_seed(seed)
+    return Learner(synthetic_dls(seed=data_seed), tiny_vit(**kwargs), loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=cbs)
+
+def n_hooks(model:torch.nn.Module)->int:
+    "Forward hooks and pre-hooks left on `model`"
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+# %% ../nbs/97_test_utils.ipynb #8b93d859
+class Probe(Callback):
+    "Record, right after `SARCallback`, what it added to the loss, with λ, the plain loss and the last block's input"
+    order = SARCallback.order + 0.5  # after SARCallback, before GradientAccumulation
+    def before_fit(self):
+        self.records, self.block_inputs = [], []
+        keep = lambda m, args: self.block_inputs.append(args[0].detach()) if m.training else None
+        self.handle = find_vit(self.model).blocks[-1].register_forward_pre_hook(keep)
+    def after_loss(self):
+        if not self.training: return
+        plain = self.loss_func(self.pred, *self.yb).detach()
+        sar = next(c for c in self.learn.cbs if type(c).__name__ == 'SARCallback')  # by name: a notebook may define its own class
+        self.records.append((self.loss_grad.detach() - plain, sar.current_weight(), plain))
+    def after_fit(self): self.handle.remove()
+
+def entropy_by_hand(vit, # a timm VisionTransformer
+                    block_input:Tensor, # the input of its last block
+                   )->Tensor:
+    "Spatial entropy of the last block recomputed from its input and weights, without the capture"
+    block = vit.blocks[-1]
+    x = block.norm1(block_input)
+    qkv = x @ block.attn.qkv.weight.T + block.attn.qkv.bias
+    B, T, _ = qkv.shape
+    qkv = qkv.reshape(B, T, 3, block.attn.num_heads, -1)
+    q, k = qkv[:, 0, 0], qkv[:, vit.num_prefix_tokens:, 1]  # CLS query (B, H, d); patch keys (B, N, H, d)
+    scores = torch.einsum('bhd,bnhd->bhn', q, k) * block.attn.scale
+    return spatial_entropy(scores, tuple(vit.patch_embed.grid_size))
+
+class Grads(Callback):
+    "Keep a copy of all gradients before each optimizer step"
+    order = 100
+    def before_fit(self): self.kept = []
+    def before_step(self): self.kept.append([p.grad.clone() for p in self.model.parameters()])
+
+def grads_of(cbs:list)->list:
+    "The gradients of one epoch of a `tiny_learner` with callbacks `cbs`"
+    rec = Grads()
+    learn = tiny_learner(cbs=cbs + [rec])
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-3)
+    return rec.kept
+
+@contextmanager
+def entropy_replaced_by(fn, # called instead of `spatial_entropy`, with the same arguments
+                        cls=SARCallback, # the callback class (a notebook that defines its own passes it)
+                       ):
+    "Make `cls` (`SARCallback`) call `fn` instead of `spatial_entropy` inside the context"
+    with patch.object(cls, 'entropy_fn', staticmethod(fn)): yield

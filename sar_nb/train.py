@@ -16,6 +16,9 @@ from fastai.data.core import Datasets
 from fastai.learner import Learner, Metric
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.mixup import MixUp, CutMix
+from fastai.callback.schedule import ParamScheduler, SchedLin, SchedCos, combine_scheds
+from fastai.optimizer import Adam
+from functools import partial
 from fastai.callback.progress import CSVLogger
 from fastai.losses import LabelSmoothingCrossEntropyFlat
 from fastai.metrics import accuracy
@@ -25,9 +28,10 @@ from .callback import SARCallback, ValidEntropy, check_weight, fitting
 from .data import get_dls, stratified_subset, DataError
 
 # %% auto #0
-__all__ = ['DEFAULT_ARCH', 'SMALL_VIT', 'LR_AT_64', 'ConfigError', 'default_lr', 'create_vit', 'FirstTarget', 'LabelAccuracy',
-           'CPUAutocast', 'cpu_precision', 'sar_learner', 'valid_part', 'ValidOnPart', 'train_config', 'OutputFolder',
-           'cpu_model', 'PhaseTimer', 'TrainRun', 'train']
+__all__ = ['DEFAULT_ARCH', 'SMALL_VIT', 'LR_AT_64', 'DEIT_RECIPE', 'ConfigError', 'default_lr', 'create_vit', 'FirstTarget',
+           'LabelAccuracy', 'CPUAutocast', 'cpu_precision', 'WarmupCosine', 'TimmMixup', 'SoftTargetLoss', 'ModelEMA',
+           'deit_recipe_parts', 'sar_learner', 'valid_part', 'ValidOnPart', 'train_config', 'OutputFolder', 'cpu_model',
+           'PhaseTimer', 'TrainRun', 'train']
 
 # %% ../nbs/04_train.ipynb #0913cf1a
 class ConfigError(ValueError):
@@ -131,6 +135,66 @@ def cpu_precision(model, # the model to train
         fp32, bf16 = _step_seconds(probe, xb, yb, False), _step_seconds(probe, xb, yb, True)
     return dict(precision='bf16' if bf16 < (1 - min_gain) * fp32 else 'fp32', fp32_step_s=round(fp32, 4), bf16_step_s=round(bf16, 4))
 
+# %% ../nbs/04_train.ipynb #fab8dcc0
+DEIT_RECIPE = dict(lr_per_512=5e-4, wd=0.05, adam_betas=(0.9, 0.999), adam_eps=1e-8, warmup_epochs=5, warmup_lr=1e-6, min_lr=1e-5,
+                   label_smoothing=0.1, mixup=0.8, cutmix=1.0, mixup_switch_prob=0.5, drop_path=0.1, ema_decay=0.99996,
+                   img_size=224, augment='rand-m9-mstd0.5-inc1', random_erasing=0.25)
+
+class WarmupCosine(ParamScheduler):
+    "DeiT's schedule: linear warm-up from `warmup_lr` to the peak learning rate for `warmup_epochs` (at most a quarter of training), then cosine to `min_lr`"
+    def __init__(self, warmup_epochs:float=5, warmup_lr:float=1e-6, min_lr:float=1e-5):
+        super().__init__({}); self.warmup_epochs, self.warmup_lr, self.min_lr = warmup_epochs, warmup_lr, min_lr
+    def before_fit(self):
+        if not fitting(self.learn): return  # validate, get_preds: nothing to schedule
+        peak = self.opt.hypers[-1]['lr']  # what `fit` was given (or the Learner's lr)
+        warm, cosine = min(self.warmup_epochs / self.n_epoch, 0.25), SchedCos(peak, self.min_lr)
+        self.scheds = {'lr': combine_scheds([warm, 1 - warm], [SchedLin(self.warmup_lr, peak), cosine]) if warm > 0 else cosine}
+        super().before_fit()
+
+class TimmMixup(Callback):
+    "timm's `Mixup` on training batches: Mixup or CutMix per batch, with label smoothing; the targets become soft"
+    run_valid = False
+    def __init__(self, mixup:float=0.8, cutmix:float=1.0, switch_prob:float=0.5, label_smoothing:float=0.1):
+        self.mixup, self.cutmix, self.switch_prob, self.label_smoothing = mixup, cutmix, switch_prob, label_smoothing
+    def before_fit(self):
+        if not fitting(self.learn): return
+        from timm.data import Mixup
+        self.mix = Mixup(mixup_alpha=self.mixup, cutmix_alpha=self.cutmix, switch_prob=self.switch_prob,
+                         label_smoothing=self.label_smoothing, num_classes=self.dls.c)
+    def before_batch(self):
+        if len(self.xb) != 1 or len(self.xb[0]) % 2: return  # timm pairs each image with another of the batch
+        x, y = self.mix(self.xb[0].as_subclass(torch.Tensor), self.yb[0].as_subclass(torch.Tensor))
+        self.learn.xb, self.learn.yb = (x,), (y,) + tuple(self.yb[1:])
+
+class SoftTargetLoss(GetAttr):
+    "timm's `SoftTargetCrossEntropy` for soft targets (mixed training batches), `loss_func` for class labels (validation)"
+    _default = 'loss_func'
+    def __init__(self, loss_func):
+        from timm.loss import SoftTargetCrossEntropy
+        self.loss_func, self.soft = loss_func, SoftTargetCrossEntropy()
+    def __call__(self, pred, targ, *rest, **kwargs):
+        if targ.ndim == pred.ndim: return self.soft(pred, targ.as_subclass(torch.Tensor))
+        return self.loss_func(pred, targ, *rest, **kwargs)
+
+class ModelEMA(Callback):
+    "timm's `ModelEmaV3`: a moving average of the weights, updated after every optimiser step (`learn.model_ema.ema.module`)"
+    def __init__(self, decay:float=0.99996): self.decay, self.ema = decay, None
+    def before_fit(self):
+        if not fitting(self.learn) or self.ema is not None: return
+        from timm.utils import ModelEmaV3
+        self.ema = ModelEmaV3(self.learn.model, decay=self.decay)
+    def after_step(self): self.ema.update(self.learn.model)
+
+def deit_recipe_parts(bs:int, # training batch size (sets the learning rate)
+                      n_classes:int, # for the soft targets
+                     )->dict: # lr, opt_func, callbacks and a loss wrapper for `Learner`
+    "The parts of `DEIT_RECIPE` that go into a fastai `Learner`"
+    r = DEIT_RECIPE
+    return dict(lr=r['lr_per_512'] * bs / 512, opt_func=partial(Adam, mom=r['adam_betas'][0], sqr_mom=r['adam_betas'][1], eps=r['adam_eps']),
+                cbs=[WarmupCosine(r['warmup_epochs'], r['warmup_lr'], r['min_lr']),
+                     TimmMixup(r['mixup'], r['cutmix'], r['mixup_switch_prob'], r['label_smoothing']), ModelEMA(r['ema_decay'])],
+                wrap_loss=SoftTargetLoss)
+
 # %% ../nbs/04_train.ipynb #8a20e10a
 def sar_learner(dls, # fastai DataLoaders of images and classes
                 arch:str=DEFAULT_ARCH, # timm ViT/DeiT name
@@ -146,12 +210,16 @@ def sar_learner(dls, # fastai DataLoaders of images and classes
                 mixup:float=0., # MixUp alpha (0: off)
                 cutmix:float=0., # CutMix alpha (0: off)
                 precision:str='auto', # 'auto': bf16/fp16 on a GPU, on a CPU bf16 where measured faster; 'fp32'; 'bf16'
+                recipe:str='default', # 'default' (this project's, for small runs) or 'deit' (the released code's: `DEIT_RECIPE`)
                 metrics=accuracy, # fastai metrics (the label's accuracy by default)
                 cbs=None, # more callbacks
                 **kwargs, # more timm model arguments (e.g. depth=6); the default architecture gets `SMALL_VIT`
                )->Learner:
     "A fastai `Learner` for a stock timm ViT trained with the paper's recipe and, by default, SAR"
     if precision not in ('auto', 'fp32', 'bf16'): raise ConfigError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}", param='precision')
+    if recipe not in ('default', 'deit'): raise ConfigError(f"recipe must be 'default' or 'deit', got {recipe!r}", param='recipe')
+    if recipe == 'deit' and (mixup or cutmix):
+        raise ConfigError("recipe='deit' brings timm's Mixup and CutMix (0.8 and 1.0): leave mixup and cutmix at 0", param='mixup')
     if arch == DEFAULT_ARCH: kwargs = SMALL_VIT | kwargs
     batch = dls.one_batch()
     xb, extra_targets = batch[0], len(batch) - dls.n_inp - 1
@@ -167,9 +235,13 @@ def sar_learner(dls, # fastai DataLoaders of images and classes
     elif not on_gpu and precision != 'fp32':
         probe = cpu_precision(model, xb, batch[1]) if precision == 'auto' else dict(precision='bf16', reason='asked')
         if probe['precision'] == 'bf16': cbs.append(CPUAutocast())
-    loss_func = LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
+    loss_func, opt_func = LabelSmoothingCrossEntropyFlat(eps=label_smoothing), Adam
+    if recipe == 'deit':
+        parts = deit_recipe_parts(dls.bs, dls.c)
+        lr, opt_func, cbs, loss_func = lr or parts['lr'], parts['opt_func'], cbs + parts['cbs'], parts['wrap_loss'](loss_func)
     if extra_targets: loss_func, metrics = FirstTarget(loss_func), (LabelAccuracy() if metrics is accuracy else metrics)
-    learn = Learner(dls, model, loss_func=loss_func, metrics=metrics, lr=lr or default_lr(dls.bs), wd=wd, cbs=cbs)
+    learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func, metrics=metrics, lr=lr or default_lr(dls.bs), wd=wd, cbs=cbs)
+    learn.recipe = recipe
     learn.precision = probe or dict(precision='fp32' if precision == 'fp32' or not on_gpu else 'bf16/fp16 (MixedPrecision)')
     return learn
 
@@ -201,7 +273,8 @@ class ValidOnPart(Callback):
 # %% ../nbs/04_train.ipynb #455b838f
 def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, or a folder in ImageNet layout
                  n_train:int|None=4000, # stratified training subset (None: every training image)
-                 epochs:int=30, # of `fit_one_cycle`
+                 epochs:int=30, # of training
+                 recipe:str='default', # 'default' (`fit_one_cycle`) or 'deit' (the released code's: see `DEIT_RECIPE`)
                  arch:str=DEFAULT_ARCH, # timm ViT/DeiT name
                  depth:int|None=None, # transformer blocks (default: `SMALL_VIT`'s for the default arch, else the arch's own)
                  embed_dim:int|None=None, # width (same default rule)
@@ -210,7 +283,7 @@ def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, o
                  img_size:int|None=None, # default: 28 for Fashion-MNIST, 32 for CIFAR, else 224
                  bs:int=64, # batch size
                  lr:float|None=None, # peak learning rate (default: `default_lr(bs)`)
-                 augment:bool=True, # `default_augment` on the training batches
+                 augment:bool=True, # augment the training images: `default_augment`, or `deit_augment` with recipe='deit'
                  sar:bool=True, # add `SARCallback` (False: the baseline)
                  weight:float=0.01, # SAR's peak λ
                  nosn:bool=False, # the paper's "nosn" variant
@@ -237,6 +310,9 @@ def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, o
     for name in ('weight', 'mixup', 'cutmix'):
         try: config[name] = check_weight(config[name], name)
         except ValueError as e: raise ConfigError(str(e), param=name) from None
+    if recipe not in ('default', 'deit'): raise ConfigError(f"recipe must be 'default' or 'deit', got {recipe!r}", param='recipe')
+    if recipe == 'deit' and (config['mixup'] or config['cutmix']):
+        raise ConfigError("recipe='deit' brings timm's Mixup and CutMix (0.8 and 1.0): leave mixup and cutmix at 0", param='mixup')
     if device not in (None, 'cpu', 'cuda'): raise ConfigError(f"device must be 'cpu' or 'cuda', got {device!r}", param='device')
     if device == 'cuda' and not torch.cuda.is_available(): raise ConfigError("device='cuda' but PyTorch sees no GPU", param='device')
     return config
@@ -353,12 +429,13 @@ class TrainRun:
         try:
             set_seed(c['seed'])
             self.dls = get_dls(c['dataset'], n_train=c['n_train'], img_size=c['img_size'], bs=c['bs'], seed=c['seed'],
-                               augment=c['augment'], device=self.device, num_workers=c['num_workers'])
+                               augment='deit' if c['augment'] and c['recipe'] == 'deit' else c['augment'],
+                               device=self.device, num_workers=c['num_workers'])
             set_seed(c['seed'])  # the same initialisation with or without SAR
             model_kwargs = {k: c[k] for k in ('depth', 'embed_dim', 'num_heads') if c[k] is not None}
             self.learn = sar_learner(self.dls, arch=c['arch'], sar=c['sar'], weight=c['weight'], nosn=c['nosn'],
                                      pretrained=c['pretrained'], patch_size=c['patch_size'], lr=c['lr'], mixup=c['mixup'],
-                                     cutmix=c['cutmix'], precision=c['precision'], cbs=PhaseTimer(), **model_kwargs)
+                                     cutmix=c['cutmix'], precision=c['precision'], recipe=c['recipe'], cbs=PhaseTimer(), **model_kwargs)
             self.part = None
             if c['valid_part'] and len(self.dls.valid_ds) > c['valid_part'] and isinstance(self.dls.valid_ds, Datasets):
                 self.part = ValidOnPart(valid_part(self.dls, c['valid_part'], c['seed']))
@@ -384,7 +461,9 @@ class TrainRun:
                  f"{self.device} ({config['precision']['precision']})")
         start = time.time()
         try:
-            with (_distributed(learn) if num_distrib() > 1 else nullcontext()): learn.fit_one_cycle(c['epochs'])
+            with (_distributed(learn) if num_distrib() > 1 else nullcontext()):
+                if c['recipe'] == 'deit': learn.fit(c['epochs'])  # the schedule is one of the recipe's callbacks
+                else: learn.fit_one_cycle(c['epochs'])
         except KeyboardInterrupt:
             self._discard()
             where = f"; nothing was written to {self.folder.path}" if self.folder is not None else ''
