@@ -89,7 +89,9 @@ BACKGROUNDS = ['grass', 'gravel', 'brick', 'moon', 'cell', 'coffee', 'chelsea', 
 
 def load_backgrounds(names:list[str]=BACKGROUNDS)->list[np.ndarray]:
     "scikit-image's bundled sample images, as grayscale uint8 arrays"
-    import skimage.data
+    try: import skimage.data
+    except ImportError: raise ImportError("The composites' backgrounds come with scikit-image: pip install 'sar_nb[segmentation]' "
+                                          "(or pip install scikit-image)") from None
     out = []
     for name in names:
         img = getattr(skimage.data, name)()
