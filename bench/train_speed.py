@@ -12,8 +12,7 @@ import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 import torch
 from fastai.torch_core import set_seed
-from sar_nb.data import fashion_mnist_dls
-from sar_nb.segmentation import composite_dls
+from sar_nb.data import fashion_mnist_dls, composite_dls
 from sar_nb.train import sar_learner, valid_part, PhaseTimer, SMALL_VIT, cpu_model
 
 CONFIGS = {  # name: (data, image size, patch size); the model is SMALL_VIT in every case

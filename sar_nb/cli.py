@@ -28,6 +28,13 @@ def _number(kind, low:float, strict:bool):
 
 _positive_int, _count, _positive_float, _nonneg_float = _number(int, 0, True), _number(int, 0, False), _number(float, 0, True), _number(float, 0, False)
 
+def _fraction(s):
+    "An argparse type: a number in [0, 1)"
+    v = _nonneg_float(s)
+    if v >= 1: raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1), got {s}")
+    return v
+_fraction.__name__ = 'fraction'
+
 def _measured_default_run()->str:
     "What the default run gave where it was last measured (read from a source checkout), for `--help`"
     import sar_nb
@@ -56,7 +63,7 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--embed-dim', type=_positive_int, default=None, help='width (same default rule)')
     p.add_argument('--num-heads', type=_positive_int, default=None, help='attention heads (same default rule)')
     p.add_argument('--patch-size', type=_positive_int, default=None, help='default: 4 for images of 64 px or less')
-    p.add_argument('--img-size', type=_positive_int, default=None, help='default: 28 for Fashion-MNIST, 32 for CIFAR, else 224')
+    p.add_argument('--img-size', type=_positive_int, default=None, help='default: 28 for Fashion-MNIST, 48 for the composites, 32 for CIFAR, else 224')
     p.add_argument('--bs', type=_positive_int, default=64, help='batch size (default: 64)')
     p.add_argument('--lr', type=_positive_float, default=None, help=f'peak learning rate (default: {LR_AT_64:g} x sqrt(bs/64))')
     p.add_argument('--no-augment', action='store_true', help="no data augmentation (default: fastai's flips and zooms)")
@@ -69,6 +76,8 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--seed', type=_count, default=0, help='seed of the subset, the initialisation and the batches, >= 0 (default: 0)')
     p.add_argument('--valid-part', type=_count, default=1000, help='validate on a stratified part of this many images after each epoch but '
                    'the last, which uses the whole validation set (0: the whole set every epoch; default: 1000)')
+    p.add_argument('--holdout', type=_fraction, default=0., help='validate on this stratified fraction of the training set instead of '
+                   'the test set, to choose settings without the test set (default: 0, the test set)')
     p.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], default='auto',
                    help='auto (default): bf16/fp16 on a GPU; on a CPU, bf16 only where it has bf16 units and measures faster')
     p.add_argument('--out', type=Path, default=None, help='folder for the model, exported learner, metrics, curves and attention maps')
@@ -82,12 +91,12 @@ def _train_kwargs(args:argparse.Namespace)->dict:
     return dict(dataset=args.dataset, n_train=None if args.all_train else args.n_train, epochs=args.epochs, recipe=args.recipe, arch=args.arch,
                 depth=args.depth, embed_dim=args.embed_dim, num_heads=args.num_heads, patch_size=args.patch_size, img_size=args.img_size,
                 bs=args.bs, lr=args.lr, augment=not args.no_augment, sar=not args.no_sar, weight=args.weight, nosn=args.nosn,
-                mixup=args.mixup, cutmix=args.cutmix, pretrained=args.pretrained, seed=args.seed, valid_part=args.valid_part,
+                mixup=args.mixup, cutmix=args.cutmix, pretrained=args.pretrained, seed=args.seed, valid_part=args.valid_part, holdout=args.holdout,
                 precision=args.precision, device='cpu' if args.cpu else None, num_workers=args.workers, out=args.out, overwrite=args.overwrite)
 
 # %% ../nbs/04a_cli.ipynb #faf2adfa
 _OPTION_HINTS = dict(n_train='--n-train, or --all-train to use every training image', dataset='--dataset', arch='--arch',
-                     patch_size='--patch-size and --img-size', out='--out', weight='--weight', recipe='--recipe', mixup='--mixup/--cutmix (or --recipe default)')
+                     patch_size='--patch-size and --img-size', out='--out', weight='--weight', recipe='--recipe', mixup='--mixup/--cutmix (or --recipe default)', holdout='--holdout')
 
 def _one_line(e:Exception)->str:
     "A user error as one line, naming the option to change"
@@ -109,7 +118,8 @@ def main(argv:list[str]|None=None, # the options (default: `sys.argv[1:]`)
         result = run.fit()
     except KeyboardInterrupt as e:
         print(f"sar-train: {e or 'interrupted before training'}", file=sys.stderr); return 130
-    if rank_distrib() == 0: print(json.dumps(result, allow_nan=False), flush=True)
+    if rank_distrib() == 0:  # the per-epoch history is in --out (metrics.json, history.csv)
+        print(json.dumps({k: v for k, v in result.items() if k != 'history'}, allow_nan=False), flush=True)
     return 0
 
 def sar_train():

@@ -12,7 +12,9 @@ import matplotlib.pyplot as plt
 from fastcore.basics import GetAttr
 from fastcore.foundation import L
 from fastai.callback.core import Callback
-from fastai.data.core import Datasets
+from fastai.data.core import Datasets, DataLoaders
+from fastai.torch_core import TensorMask
+from fastai.vision.core import PILMask
 from fastai.learner import Learner, Metric
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.mixup import MixUp, CutMix
@@ -26,12 +28,13 @@ from fastai.torch_core import set_seed, num_distrib, rank_distrib, to_float
 from .attention import find_vit, check_vit, remove_last_skip, cls_attention_maps, show_cls_attention
 from .callback import SARCallback, ValidEntropy, check_weight, fitting
 from .data import get_dls, stratified_subset, DataError
+from .segmentation import AttentionJaccard
 
 # %% auto #0
 __all__ = ['DEFAULT_ARCH', 'SMALL_VIT', 'LR_AT_64', 'DEIT_RECIPE', 'ConfigError', 'default_lr', 'create_vit', 'FirstTarget',
            'LabelAccuracy', 'CPUAutocast', 'cpu_precision', 'WarmupCosine', 'TimmMixup', 'SoftTargetLoss', 'ModelEMA',
-           'deit_recipe_parts', 'sar_learner', 'valid_part', 'ValidOnPart', 'train_config', 'OutputFolder', 'cpu_model',
-           'PhaseTimer', 'TrainRun', 'train']
+           'deit_recipe_parts', 'sar_learner', 'valid_part', 'ValidOnPart', 'holdout_dls', 'train_config',
+           'OutputFolder', 'cpu_model', 'PhaseTimer', 'TrainRun', 'train']
 
 # %% ../nbs/04_train.ipynb #0913cf1a
 class ConfigError(ValueError):
@@ -270,6 +273,21 @@ class ValidOnPart(Callback):
         if part: self.learn.dl = self.dl_part
         self.sets.append(len(self.learn.dl.dataset))
 
+# %% ../nbs/04_train.ipynb #d5a74440
+def holdout_dls(dls, # fastai DataLoaders built from `Datasets` (any sar_nb loader)
+                frac:float, # fraction of the training set held out, in (0, 1)
+                seed:int=0, # which images
+               )->DataLoaders:
+    "Train on the rest of the training set, validate on a stratified `frac` of it (with the validation transforms)"
+    if not 0 < frac < 1: raise ConfigError(f"holdout must be a fraction in (0, 1) of the training set, got {frac!r}", param='holdout')
+    train_ds = dls.train_ds
+    labels = np.array([int(y) for y in train_ds.tls[1]])  # the label pipeline only: no image is read
+    held = np.sort(stratified_subset(labels, max(1, round(frac * len(labels))), seed))
+    kept = np.setdiff1d(np.arange(len(labels)), held)
+    part = lambda idx, split_idx: Datasets(tls=[tl._new(L(tl.items)[idx.tolist()], split_idx=split_idx) for tl in train_ds.tls],
+                                           n_inp=train_ds.n_inp)
+    return DataLoaders(dls.train.new(part(kept, 0)), dls.valid.new(part(held, 1)), device=dls.device)
+
 # %% ../nbs/04_train.ipynb #455b838f
 def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, or a folder in ImageNet layout
                  n_train:int|None=4000, # stratified training subset (None: every training image)
@@ -292,6 +310,7 @@ def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, o
                  pretrained:bool=False, # timm weights (needs internet)
                  seed:int=0, # seed of the subset, the initialisation and the batches
                  valid_part:int=1000, # validate on a stratified part this big after each epoch but the last (0: always all)
+                 holdout:float=0., # validate on this stratified fraction of the training set instead of the test set (0: the test set)
                  precision:str='auto', # see `sar_learner`
                  device:str|None=None, # 'cpu', 'cuda' (default: the GPU if there is one)
                  num_workers:int=0, # DataLoader workers
@@ -310,6 +329,8 @@ def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, o
     for name in ('weight', 'mixup', 'cutmix'):
         try: config[name] = check_weight(config[name], name)
         except ValueError as e: raise ConfigError(str(e), param=name) from None
+    if not (isinstance(holdout, (int, float)) and 0 <= holdout < 1):
+        raise ConfigError(f"holdout must be a fraction in [0, 1) of the training set, got {holdout!r}", param='holdout')
     if recipe not in ('default', 'deit'): raise ConfigError(f"recipe must be 'default' or 'deit', got {recipe!r}", param='recipe')
     if recipe == 'deit' and (config['mixup'] or config['cutmix']):
         raise ConfigError("recipe='deit' brings timm's Mixup and CutMix (0.8 and 1.0): leave mixup and cutmix at 0", param='mixup')
@@ -431,11 +452,13 @@ class TrainRun:
             self.dls = get_dls(c['dataset'], n_train=c['n_train'], img_size=c['img_size'], bs=c['bs'], seed=c['seed'],
                                augment='deit' if c['augment'] and c['recipe'] == 'deit' else c['augment'],
                                device=self.device, num_workers=c['num_workers'])
+            if c['holdout']: self.dls = holdout_dls(self.dls, c['holdout'], c['seed'])
             set_seed(c['seed'])  # the same initialisation with or without SAR
             model_kwargs = {k: c[k] for k in ('depth', 'embed_dim', 'num_heads') if c[k] is not None}
             self.learn = sar_learner(self.dls, arch=c['arch'], sar=c['sar'], weight=c['weight'], nosn=c['nosn'],
                                      pretrained=c['pretrained'], patch_size=c['patch_size'], lr=c['lr'], mixup=c['mixup'],
                                      cutmix=c['cutmix'], precision=c['precision'], recipe=c['recipe'], cbs=PhaseTimer(), **model_kwargs)
+            if isinstance(self.dls.valid_ds[0][-1], (TensorMask, PILMask)): self.learn.add_cb(AttentionJaccard())  # batches with masks
             self.part = None
             if c['valid_part'] and len(self.dls.valid_ds) > c['valid_part'] and isinstance(self.dls.valid_ds, Datasets):
                 self.part = ValidOnPart(valid_part(self.dls, c['valid_part'], c['seed']))
@@ -478,7 +501,8 @@ class TrainRun:
                       train_spatial_entropy=final.get('sar_entropy'), valid_loss=final['valid_loss'], train_seconds=round(seconds, 1),
                       train_phase_seconds=round(timer.train_s, 1), valid_phase_seconds=round(timer.valid_s, 1),
                       train_samples_per_second=round(c['epochs'] * len(self.dls.train) * self.dls.train.bs / timer.train_s, 1),
-                      config=config)
+                      config=config, history=history)
+        if 'jaccard' in final: result['jaccard'] = final['jaccard']
         if final['train_loss'] is None: self.log("sar-train: warning: the training loss is not finite (training diverged): try a lower --lr")
         if self.folder is not None:
             try: _save_outputs(learn, self.folder.partial, history, result); self.folder.commit()
@@ -491,6 +515,6 @@ class TrainRun:
 def train(out:str|Path|None=None, # folder for the outputs (None: keep nothing)
           overwrite:bool=False, # replace `out` if it holds files
           **kwargs, # `train_config` arguments
-         )->dict: # accuracy, spatial entropies, timings and the configuration
+         )->dict: # accuracy, spatial entropies, timings, the configuration and the per-epoch history
     "Train a timm ViT with SAR (or the baseline) on a dataset sar_nb knows: what `sar-train` does, from Python"
     return TrainRun(out, overwrite, **kwargs).fit()
