@@ -1,0 +1,104 @@
+"""Has the study's baseline plateaued? The baseline of the 4k settings trained twice as long, measured on the full test set.
+
+    python study/plateau.py --threads 1 &      # two workers on a 2-core machine: run it twice
+    python study/plateau.py --datasets fmnist_4k --seeds 0 --factor 2
+
+The study (`run_study.py`) trains 50 epochs on 4k images and draws its accuracy curve from a 1,000-image part of the
+test set, too noisy to tell whether the last fifth of training adds half a point. Here the baseline of the 4k
+settings (the study's largest) is trained with the same recipe, seed for seed, for `factor` times the study's
+epochs, and its accuracy is measured on the **full** test set every few epochs (eval mode, no gradients). It answers
+two questions, on the results page (nbs/06_results.ipynb):
+
+- within one run, what the last fifth of training adds (accuracy at the end minus accuracy at 80% of the epochs);
+- across budgets, whether twice the study's epochs end higher than the study's runs of the same seed (same
+  training subset and initialisation).
+
+Each finished run appends its curve to `plateau.csv` (one row per measured epoch, all written together), so the
+check can be stopped and resumed; workers claim runs in `--claims`.
+"""
+import argparse, csv, json, os, platform, time
+from pathlib import Path
+
+import torch
+from fastai.callback.core import Callback, CancelValidException
+from sar_nb.train import TrainRun, cpu_model
+from run_study import DATASETS, ARMS, run_config, claim, read
+
+FIELDS = ['dataset', 'seed', 'epochs', 'epoch', 'test_accuracy', 'n_test', 'seconds', 'threads', 'cpu']
+
+
+def curve_epochs(epochs, every):
+    "Where to measure: every `2*every` epochs in the first half, every `every` in the second, at 80% of the epochs (the plateau criterion's reference point) and at the end"
+    return sorted({e for e in range(2*every, epochs // 2 + 1, 2*every)} | {e for e in range(epochs // 2, epochs + 1, every)}
+                  | {round(0.8 * epochs), epochs})
+
+
+class ValidateAtEnd(Callback):
+    "Skip fastai's validation except after the last epoch (the curve comes from `FullCurve`)"
+    order = 0
+    def before_validate(self):
+        if self.epoch < self.n_epoch - 1: raise CancelValidException()
+
+
+class FullCurve(Callback):
+    "Accuracy on the whole validation set after the epochs in `at` (eval mode, no gradients)"
+    order = 90
+    def __init__(self, at): self.at, self.points = set(at), []
+    def after_epoch(self):
+        if self.epoch + 1 not in self.at: return
+        model, correct, total = self.learn.model, 0, 0
+        was_training = model.training; model.eval()
+        with torch.no_grad():
+            for xb, yb, *_ in self.dls.valid:
+                correct += (model(xb).argmax(-1) == yb).sum().item(); total += len(yb)
+        model.train(was_training)
+        self.points.append((self.epoch + 1, correct / total))
+
+
+def run(dataset, seed, factor, every):
+    "The study's baseline of `dataset` and `seed` (same subset, initialisation and batch order), `factor` times as long"
+    config = run_config(dataset, seed, ARMS['baseline'])
+    config.update(epochs=config['epochs'] * factor, valid_part=0)
+    trainer = TrainRun(log=lambda msg: None, **config)
+    curve = FullCurve(curve_epochs(config['epochs'], every))
+    learn = trainer.learn
+    learn.add_cbs([ValidateAtEnd(), curve])
+    start = time.time()
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(config['epochs'])
+    return config['epochs'], curve.points, len(trainer.dls.valid_ds), round(time.time() - start, 1)
+
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--datasets', nargs='*', default=['fmnist_4k', 'composites_4k'], choices=list(DATASETS))
+    p.add_argument('--seeds', nargs='*', type=int, default=[0, 1, 2, 3, 4])
+    p.add_argument('--factor', type=int, default=2, help="times the study's epochs")
+    p.add_argument('--every', type=int, default=5, help='measure the full test set every this many epochs')
+    p.add_argument('--epochs', type=int, default=None, help="override the study's epochs (smoke tests only)")
+    p.add_argument('--n-train', type=int, default=None, help="override the training-set size (smoke tests only)")
+    p.add_argument('--threads', type=int, default=None, help="torch threads of this worker (default: torch's)")
+    p.add_argument('--out', type=Path, default=Path(__file__).parent/'results'/'convergence', help='folder of plateau.csv')
+    p.add_argument('--claims', type=Path, default=None, help='folder where workers claim runs (default: a temporary folder per --out)')
+    args = p.parse_args()
+    if args.epochs or args.n_train:  # DATASETS is run_study's: change it in place
+        for k, v in list(DATASETS.items()): DATASETS[k] = (v[0], args.n_train or v[1], v[2], v[3], args.epochs or v[4])
+    if args.threads: torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out/'plateau.csv'
+    claims = args.claims or Path('/tmp')/('sar_nb_plateau_' + str(abs(hash(str(args.out.resolve())))))
+    threads, cpu = torch.get_num_threads(), cpu_model()
+    print(json.dumps(dict(python=platform.python_version(), torch=torch.__version__, threads=threads, cpu=cpu)), flush=True)
+    for seed in args.seeds:  # seed-major: every dataset gets its first seeds first
+        for dataset in args.datasets:
+            job = ('plateau', dataset, seed, args.factor)
+            if any(r['dataset'] == dataset and int(r['seed']) == seed and int(r['epochs']) == DATASETS[dataset][4] * args.factor
+                   for r in read(path)) or not claim(claims, job): continue
+            epochs, points, n_test, seconds = run(dataset, seed, args.factor, args.every)
+            rows = [dict(dataset=dataset, seed=seed, epochs=epochs, epoch=e, test_accuracy=a, n_test=n_test, seconds=seconds,
+                         threads=threads, cpu=cpu) for e, a in points]
+            new = not path.exists()
+            with open(path, 'a', newline='') as f:
+                w = csv.DictWriter(f, fieldnames=FIELDS)
+                if new: w.writeheader()
+                w.writerows(rows)
+            print(json.dumps(dict(dataset=dataset, seed=seed, epochs=epochs, seconds=seconds, curve=points[-4:])), flush=True)
