@@ -16,7 +16,7 @@ two questions, on the results page (nbs/06_results.ipynb):
 Each finished run appends its curve to `plateau.csv` (one row per measured epoch, all written together), so the
 check can be stopped and resumed; workers claim runs in `--claims`.
 """
-import argparse, csv, json, os, platform, time
+import argparse, csv, json, platform, time
 from pathlib import Path
 
 import torch
