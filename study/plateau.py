@@ -16,13 +16,13 @@ two questions, on the results page (nbs/06_results.ipynb):
 Each finished run appends its curve to `plateau.csv` (one row per measured epoch, all written together), so the
 check can be stopped and resumed; workers claim runs in `--claims`.
 """
-import argparse, csv, json, platform, time
+import argparse, hashlib, tempfile, csv, json, platform, time
 from pathlib import Path
 
 import torch
 from fastai.callback.core import Callback, CancelValidException
 from sar_nb.train import TrainRun, cpu_model
-from run_study import DATASETS, ARMS, run_config, claim, read
+from run_study import DATASETS, ARMS, FullCurve, run_config, claim, read
 
 FIELDS = ['dataset', 'seed', 'epochs', 'epoch', 'test_accuracy', 'n_test', 'seconds', 'threads', 'cpu']
 
@@ -38,21 +38,6 @@ class ValidateAtEnd(Callback):
     order = 0
     def before_validate(self):
         if self.epoch < self.n_epoch - 1: raise CancelValidException()
-
-
-class FullCurve(Callback):
-    "Accuracy on the whole validation set after the epochs in `at` (eval mode, no gradients)"
-    order = 90
-    def __init__(self, at): self.at, self.points = set(at), []
-    def after_epoch(self):
-        if self.epoch + 1 not in self.at: return
-        model, correct, total = self.learn.model, 0, 0
-        was_training = model.training; model.eval()
-        with torch.no_grad():
-            for xb, yb, *_ in self.dls.valid:
-                correct += (model(xb).argmax(-1) == yb).sum().item(); total += len(yb)
-        model.train(was_training)
-        self.points.append((self.epoch + 1, correct / total))
 
 
 def run(dataset, seed, factor, every):
@@ -85,7 +70,7 @@ if __name__ == '__main__':
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out/'plateau.csv'
-    claims = args.claims or Path('/tmp')/('sar_nb_plateau_' + str(abs(hash(str(args.out.resolve())))))
+    claims = args.claims or Path(tempfile.gettempdir())/('sar_nb_plateau_' + hashlib.md5(str(args.out.resolve()).encode()).hexdigest()[:12])
     threads, cpu = torch.get_num_threads(), cpu_model()
     print(json.dumps(dict(python=platform.python_version(), torch=torch.__version__, threads=threads, cpu=cpu)), flush=True)
     for seed in args.seeds:  # seed-major: every dataset gets its first seeds first

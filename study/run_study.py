@@ -4,8 +4,8 @@
     python study/run_study.py --threads 1 &             # two workers on a 2-core machine: run it twice
     python study/run_study.py --datasets fmnist_1k --seeds 0 --arms baseline sar    # a subset
 
-Every run is a call of `sar_nb.train.train` (what `sar-train` does) with the same model and recipe, long enough for
-the baseline to plateau; only the arm changes:
+Every run is what `sar_nb.train.train` (and `sar-train`) does, through its `TrainRun`, with the same model and
+recipe, long enough for the baseline to plateau; only the arm changes:
 
 - `baseline`: no SAR;
 - `sar`: SAR with the paper's lambda = 0.01 and schedule;
@@ -19,19 +19,22 @@ CSV (`study.csv`, `lambda_sweep.csv`) and its accuracy curve to `curves.csv`, so
 several workers can share the CSVs (they claim jobs in `--claims`). Test accuracy, the test images' spatial entropy
 and (composites) the best-head Jaccard are measured once, after training, on the full test set; the curve is the
 accuracy on a stratified 1,000-image part of the test set after every epoch but the last (`valid_images` says which).
+To show the plateau, every run also measures the full test set at 80% of its epochs (`accuracy_at_80`): the last
+fifth of training adds `accuracy - accuracy_at_80`.
 
 The first study (`results/convergence/`, 51 runs) was made by an earlier version of this script that built the
 loaders before seeding: its runs of one seed share the subset and the initialisation, not the batch order.
 """
-import argparse, contextlib, csv, io, json, os, platform, time
+import argparse, hashlib, tempfile, contextlib, csv, io, json, os, platform, time
 from pathlib import Path
 
 import torch
-from sar_nb.train import train, cpu_model
+from fastai.callback.core import Callback
+from sar_nb.train import TrainRun, cpu_model
 
 # dataset: (sar_nb dataset, training images, image size, patch size, epochs)
-DATASETS = {'fmnist_1k': ('fashion_mnist', 1000, 28, 4, 120), 'fmnist_4k': ('fashion_mnist', 4000, 28, 4, 50),
-            'composites_4k': ('composites', 4000, 48, 6, 50)}
+DATASETS = {'fmnist_1k': ('fashion_mnist', 1000, 28, 4, 300), 'fmnist_4k': ('fashion_mnist', 4000, 28, 4, 150),
+            'composites_4k': ('composites', 4000, 48, 6, 150)}
 MODEL = dict(arch='vit_tiny_patch16_224', depth=4, embed_dim=64, num_heads=4)  # the sar-train default model
 BS = 64
 ARMS = {'baseline': dict(sar=False, nosn=False), 'sar': dict(sar=True, nosn=False, weight=0.01),
@@ -39,16 +42,38 @@ ARMS = {'baseline': dict(sar=False, nosn=False), 'sar': dict(sar=True, nosn=Fals
 SWEEP_WEIGHTS, SWEEP_SEED, SWEEP_VALID = (0.01, 0.1, 1.0), 0, 0.2
 MAIN_SEEDS, NOSN_SEEDS = (0, 1, 2, 3, 4), (0, 1)
 CURVE_PART = 1000
-FIELDS = ['dataset', 'n_train', 'arm', 'seed', 'weight', 'epochs', 'accuracy', 'valid_entropy', 'train_entropy', 'jaccard',
+FIELDS = ['dataset', 'n_train', 'arm', 'seed', 'weight', 'epochs', 'accuracy', 'accuracy_at_80', 'valid_entropy', 'train_entropy', 'jaccard',
           'valid_loss', 'n_test', 'seconds', 'threads', 'cpu', 'config']
 SWEEP_FIELDS = ['dataset', 'n_train', 'n_fit', 'n_holdout', 'seed', 'weight', 'epochs', 'holdout_accuracy', 'holdout_entropy',
                 'seconds', 'threads', 'cpu']
 CURVE_FIELDS = ['dataset', 'arm', 'seed', 'weight', 'epoch', 'accuracy', 'valid_images']
 
 
-def quiet_train(**config)->dict:
-    "`train` without fastai's progress bar and table on stdout (the script prints one JSON line per run)"
-    with contextlib.redirect_stdout(io.StringIO()): return train(log=lambda msg: None, **config)
+class FullCurve(Callback):
+    "Accuracy on the whole validation set after the epochs in `at` (eval mode, no gradients)"
+    order = 90
+    def __init__(self, at): self.at, self.points = set(at), []
+    def after_epoch(self):
+        if self.epoch + 1 not in self.at: return
+        model, correct, total = self.learn.model, 0, 0
+        was_training = model.training; model.eval()
+        with torch.no_grad():
+            for xb, yb, *_ in self.dls.valid:
+                correct += (model(xb).argmax(-1) == yb).sum().item(); total += len(yb)
+        model.train(was_training)
+        self.points.append((self.epoch + 1, correct / total))
+
+
+def at_80(epochs): return round(0.8 * epochs)
+
+
+def quiet_train(full_at=(), **config)->dict:
+    "What `train` does, plus the whole validation set's accuracy after the epochs in `full_at` (`full_curve`), without fastai's output on stdout"
+    with contextlib.redirect_stdout(io.StringIO()):
+        run = TrainRun(log=lambda msg: None, **config)
+        curve = FullCurve(full_at)
+        run.learn.add_cb(curve)
+        return dict(run.fit(), full_curve=curve.points)
 
 
 def run_config(dataset, seed, arm_kwargs, holdout=0.):
@@ -101,10 +126,11 @@ def do_job(job, out):
         return row
     kwargs = dict(ARMS[arm])
     if arm == 'sar_tuned': kwargs['weight'] = float(tuned_weight(out, dataset))
-    r = quiet_train(**run_config(dataset, seed, kwargs))
+    config = run_config(dataset, seed, kwargs)
+    r = quiet_train(full_at=[at_80(config['epochs'])], **config)
     c, weight = r['config'], (kwargs.get('weight', 0.) if kwargs['sar'] else 0.)
     row = dict(dataset=dataset, n_train=n_train, arm=arm, seed=seed, weight=weight, epochs=c['epochs'], accuracy=r['accuracy'],
-               valid_entropy=r['spatial_entropy'], train_entropy=r['train_spatial_entropy'], jaccard=r.get('jaccard'),
+               accuracy_at_80=dict(r['full_curve'])[at_80(c['epochs'])], valid_entropy=r['spatial_entropy'], train_entropy=r['train_spatial_entropy'], jaccard=r.get('jaccard'),
                valid_loss=r['valid_loss'], n_test=r['valid_images'], seconds=r['train_seconds'], threads=c['torch_threads'],
                cpu=c['cpu'], config=json.dumps({k: c[k] for k in ('arch', 'depth', 'embed_dim', 'num_heads', 'bs', 'patch_size',
                                                                  'img_size', 'lr', 'precision')}))
@@ -137,7 +163,7 @@ if __name__ == '__main__':
         CURVE_PART = 100
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    claims = args.claims or Path('/tmp')/('sar_nb_claims_' + str(abs(hash(str(args.out.resolve())))))
+    claims = args.claims or Path(tempfile.gettempdir())/('sar_nb_claims_' + hashlib.md5(str(args.out.resolve()).encode()).hexdigest()[:12])
     print(json.dumps(dict(python=platform.python_version(), torch=torch.__version__, threads=torch.get_num_threads(), cpu=cpu_model(),
                           model=MODEL, datasets=DATASETS)), flush=True)
     pending = jobs(args.datasets, args.arms, args.seeds)
