@@ -83,6 +83,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'sar_nb.callback.sar_schedule': ('callback.html#sar_schedule', 'sar_nb/callback.py')},
             'sar_nb.cli': { 'sar_nb.cli._Parser': ('cli.html#_parser', 'sar_nb/cli.py'),
                             'sar_nb.cli._Parser.error': ('cli.html#_parser.error', 'sar_nb/cli.py'),
+                            'sar_nb.cli._end_process_group': ('cli.html#_end_process_group', 'sar_nb/cli.py'),
                             'sar_nb.cli._fraction': ('cli.html#_fraction', 'sar_nb/cli.py'),
                             'sar_nb.cli._measured_default_run': ('cli.html#_measured_default_run', 'sar_nb/cli.py'),
                             'sar_nb.cli._number': ('cli.html#_number', 'sar_nb/cli.py'),

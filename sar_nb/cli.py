@@ -104,6 +104,13 @@ def _one_line(e:Exception)->str:
     hint = _OPTION_HINTS.get(getattr(e, 'param', None))
     return f"sar-train: error: {message}" + (f" (option {hint})" if hint and hint.split(',')[0] not in message else '')
 
+def _end_process_group(wait:bool=False):
+    "Destroy the process group of a distributed launch before the interpreter exits (`wait`: after every process got here)"
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()): return
+    if wait: dist.barrier()  # no process exits while another still writes --out or talks to the group
+    dist.destroy_process_group()
+
 def main(argv:list[str]|None=None, # the options (default: `sys.argv[1:]`)
         )->int: # exit code: 0 done, 1 a bug (with its traceback), 2 bad input, 130 interrupted
     "The `sar-train` command: bad input is one line on stderr and exit code 2; anything else keeps its traceback"
@@ -116,8 +123,10 @@ def main(argv:list[str]|None=None, # the options (default: `sys.argv[1:]`)
         except (ConfigError, DataError) as e:
             print(_one_line(e), file=sys.stderr); return 2
         result = run.fit()
+        _end_process_group(wait=True)
     except KeyboardInterrupt as e:
         print(f"sar-train: {e or 'interrupted before training'}", file=sys.stderr); return 130
+    finally: _end_process_group()
     if rank_distrib() == 0:  # the per-epoch history is in --out (metrics.json, history.csv)
         print(json.dumps({k: v for k, v in result.items() if k != 'history'}, allow_nan=False), flush=True)
     return 0
