@@ -1,20 +1,21 @@
-"""Has the study's baseline plateaued? The baseline of the 4k settings trained twice as long, measured on the full test set.
+"""Had the first study's baseline plateaued? Its 4k baselines trained twice as long, measured on the full test set.
 
     python study/plateau.py --threads 1 &      # two workers on a 2-core machine: run it twice
     python study/plateau.py --datasets fmnist_4k --seeds 0 --factor 2
 
-The study (`run_study.py`) trains 50 epochs on 4k images and draws its accuracy curve from a 1,000-image part of the
-test set, too noisy to tell whether the last fifth of training adds half a point. Here the baseline of the 4k
-settings (the study's largest) is trained with the same recipe, seed for seed, for `factor` times the study's
-epochs, and its accuracy is measured on the **full** test set every few epochs (eval mode, no gradients). It answers
-two questions, on the results page (nbs/06_results.ipynb):
+The first study (`results/convergence/`) trained 50 epochs on 4k images and drew its accuracy curve from a 1,000-image
+part of the test set, too noisy to tell whether the last fifth of training adds half a point. Here the baseline of the
+4k settings (its largest) is trained with the same recipe, seed for seed, for `factor` times that study's epochs, and
+its accuracy is measured on the **full** test set every few epochs (eval mode, no gradients). It answers two questions,
+on the results page (nbs/06_results.ipynb):
 
 - within one run, what the last fifth of training adds (accuracy at the end minus accuracy at 80% of the epochs);
-- across budgets, whether twice the study's epochs end higher than the study's runs of the same seed (same
-  training subset and initialisation).
+- across budgets, whether twice the first study's epochs end higher than its runs of the same seed (same training
+  subset and initialisation).
 
-Each finished run appends its curve to `plateau.csv` (one row per measured epoch, all written together), so the
-check can be stopped and resumed; workers claim runs in `--claims`.
+It showed that they had not plateaued, which is why `run_study.py` now trains 150 epochs on 4k images (and measures
+the full test set at 80% of every run itself). Each finished run appends its curve to `plateau.csv` (one row per
+measured epoch, all written together), so the check can be stopped and resumed; workers claim runs in `--claims`.
 """
 import argparse, hashlib, tempfile, csv, json, platform, time
 from pathlib import Path
@@ -23,6 +24,8 @@ import torch
 from fastai.callback.core import Callback, CancelValidException
 from sar_nb.train import TrainRun, cpu_model
 from run_study import DATASETS, ARMS, FullCurve, run_config, claim, read
+
+FIRST_STUDY_EPOCHS = {'fmnist_4k': 50, 'composites_4k': 50}  # the budget this check is about
 
 FIELDS = ['dataset', 'seed', 'epochs', 'epoch', 'test_accuracy', 'n_test', 'seconds', 'threads', 'cpu']
 
@@ -41,9 +44,9 @@ class ValidateAtEnd(Callback):
 
 
 def run(dataset, seed, factor, every):
-    "The study's baseline of `dataset` and `seed` (same subset, initialisation and batch order), `factor` times as long"
+    "The first study's baseline of `dataset` and `seed` (same subset, initialisation and recipe), `factor` times as long"
     config = run_config(dataset, seed, ARMS['baseline'])
-    config.update(epochs=config['epochs'] * factor, valid_part=0)
+    config.update(epochs=FIRST_STUDY_EPOCHS[dataset] * factor, valid_part=0)
     trainer = TrainRun(log=lambda msg: None, **config)
     curve = FullCurve(curve_epochs(config['epochs'], every))
     learn = trainer.learn
@@ -55,7 +58,7 @@ def run(dataset, seed, factor, every):
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--datasets', nargs='*', default=['fmnist_4k', 'composites_4k'], choices=list(DATASETS))
+    p.add_argument('--datasets', nargs='*', default=list(FIRST_STUDY_EPOCHS), choices=list(FIRST_STUDY_EPOCHS))
     p.add_argument('--seeds', nargs='*', type=int, default=[0, 1, 2, 3, 4])
     p.add_argument('--factor', type=int, default=2, help="times the study's epochs")
     p.add_argument('--every', type=int, default=5, help='measure the full test set every this many epochs')
@@ -67,6 +70,7 @@ if __name__ == '__main__':
     args = p.parse_args()
     if args.epochs or args.n_train:  # DATASETS is run_study's: change it in place
         for k, v in list(DATASETS.items()): DATASETS[k] = (v[0], args.n_train or v[1], v[2], v[3], args.epochs or v[4])
+        FIRST_STUDY_EPOCHS.update({k: args.epochs or v for k, v in FIRST_STUDY_EPOCHS.items()})
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out/'plateau.csv'
@@ -76,7 +80,7 @@ if __name__ == '__main__':
     for seed in args.seeds:  # seed-major: every dataset gets its first seeds first
         for dataset in args.datasets:
             job = ('plateau', dataset, seed, args.factor)
-            if any(r['dataset'] == dataset and int(r['seed']) == seed and int(r['epochs']) == DATASETS[dataset][4] * args.factor
+            if any(r['dataset'] == dataset and int(r['seed']) == seed and int(r['epochs']) == FIRST_STUDY_EPOCHS[dataset] * args.factor
                    for r in read(path)) or not claim(claims, job): continue
             epochs, points, n_test, seconds = run(dataset, seed, args.factor, args.every)
             rows = [dict(dataset=dataset, seed=seed, epochs=epochs, epoch=e, test_accuracy=a, n_test=n_test, seconds=seconds,

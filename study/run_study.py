@@ -22,8 +22,9 @@ accuracy on a stratified 1,000-image part of the test set after every epoch but 
 To show the plateau, every run also measures the full test set at 80% of its epochs (`accuracy_at_80`): the last
 fifth of training adds `accuracy - accuracy_at_80`.
 
-The first study (`results/convergence/`, 51 runs) was made by an earlier version of this script that built the
-loaders before seeding: its runs of one seed share the subset and the initialisation, not the batch order.
+The first study (`results/convergence/`, 51 runs) was made by an earlier version of this script: 120 epochs on 1k
+images and 50 on 4k, which `plateau.py` showed was short of the 4k baselines' plateau; and it built the loaders before
+seeding, so its runs of one seed share the subset and the initialisation, not the batch order.
 """
 import argparse, hashlib, tempfile, contextlib, csv, io, json, os, platform, time
 from pathlib import Path
