@@ -38,6 +38,7 @@ DATASETS = {'fmnist_1k': ('fashion_mnist', 1000, 28, 4, 300), 'fmnist_4k': ('fas
             'composites_4k': ('composites', 4000, 48, 6, 150)}
 MODEL = dict(arch='vit_tiny_patch16_224', depth=4, embed_dim=64, num_heads=4)  # the sar-train default model
 BS = 64
+PRECISION = 'fp32'  # fixed for every run: 'auto' decides by a timing, which other load on the machine can flip
 ARMS = {'baseline': dict(sar=False, nosn=False), 'sar': dict(sar=True, nosn=False, weight=0.01),
         'sar_tuned': dict(sar=True, nosn=False), 'sar_nosn': dict(sar=True, nosn=True, weight=0.01)}
 SWEEP_WEIGHTS, SWEEP_SEED, SWEEP_VALID = (0.01, 0.1, 1.0), 0, 0.2
@@ -81,7 +82,7 @@ def run_config(dataset, seed, arm_kwargs, holdout=0.):
     "The `train` arguments of one run"
     kind, n_train, size, patch, epochs = DATASETS[dataset]
     return dict(dataset=kind, n_train=n_train, img_size=size, patch_size=patch, epochs=epochs, bs=BS, seed=seed,
-                valid_part=CURVE_PART, holdout=holdout, **MODEL, **arm_kwargs)
+                valid_part=CURVE_PART, holdout=holdout, precision=PRECISION, **MODEL, **arm_kwargs)
 
 
 def append(path, fields, rows):
