@@ -17,13 +17,13 @@ It showed that they had not plateaued, which is why `run_study.py` now trains 15
 the full test set at 80% of every run itself). Each finished run appends its curve to `plateau.csv` (one row per
 measured epoch, all written together), so the check can be stopped and resumed; workers claim runs in `--claims`.
 """
-import argparse, hashlib, tempfile, csv, json, platform, time
+import argparse, csv, json, platform, time
 from pathlib import Path
 
 import torch
 from fastai.callback.core import Callback, CancelValidException
 from sar_nb.train import TrainRun, cpu_model
-from run_study import DATASETS, ARMS, FullCurve, run_config, claim, read
+from run_study import DATASETS, ARMS, FullCurve, run_config, claim, claims_folder, read
 
 FIRST_STUDY_EPOCHS = {'fmnist_4k': 50, 'composites_4k': 50}  # the budget this check is about
 
@@ -74,7 +74,7 @@ if __name__ == '__main__':
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out/'plateau.csv'
-    claims = args.claims or Path(tempfile.gettempdir())/('sar_nb_plateau_' + hashlib.md5(str(args.out.resolve()).encode()).hexdigest()[:12])
+    claims = args.claims or claims_folder(args.out, 'sar_nb_plateau_')
     threads, cpu = torch.get_num_threads(), cpu_model()
     print(json.dumps(dict(python=platform.python_version(), torch=torch.__version__, threads=threads, cpu=cpu)), flush=True)
     for seed in args.seeds:  # seed-major: every dataset gets its first seeds first

@@ -142,6 +142,11 @@ def do_job(job, out):
     return row
 
 
+def claims_folder(out, prefix='sar_nb_claims_'):
+    "The default folder where workers writing to `out` claim jobs: the same for every process (a stable hash of the path)"
+    return Path(tempfile.gettempdir())/(prefix + hashlib.md5(str(Path(out).resolve()).encode()).hexdigest()[:12])
+
+
 def claim(claims, job):
     "Take `job` for this worker (False if another worker has it)"
     claims.mkdir(parents=True, exist_ok=True)
@@ -165,7 +170,7 @@ if __name__ == '__main__':
         CURVE_PART = 100
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    claims = args.claims or Path(tempfile.gettempdir())/('sar_nb_claims_' + hashlib.md5(str(args.out.resolve()).encode()).hexdigest()[:12])
+    claims = args.claims or claims_folder(args.out)
     print(json.dumps(dict(python=platform.python_version(), torch=torch.__version__, threads=torch.get_num_threads(), cpu=cpu_model(),
                           model=MODEL, datasets=DATASETS)), flush=True)
     pending = jobs(args.datasets, args.arms, args.seeds)
