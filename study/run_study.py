@@ -22,11 +22,16 @@ accuracy on a stratified 1,000-image part of the test set after every epoch but 
 To show the plateau, every run also measures the full test set at 80% of its epochs (`accuracy_at_80`): the last
 fifth of training adds `accuracy - accuracy_at_80`.
 
+Runs go to the GPU when there is one (`train`'s default); the `device` column says where each ran ('cpu', or 'cuda:'
+and the GPU's model), the `cpu` column the host's CPU. On a lent GPU machine, `study/gpu_study.sh` runs many workers
+side by side (bench/gpu_device.md); a dataset's arms should run on one kind of device, since the augmentation draws
+its random numbers on the device that runs it.
+
 The first study (`results/convergence/`, 51 runs) was made by an earlier version of this script: 120 epochs on 1k
 images and 50 on 4k, which `plateau.py` showed was short of the 4k baselines' plateau; and it built the loaders before
 seeding, so its runs of one seed share the subset and the initialisation, not the batch order.
 """
-import argparse, hashlib, tempfile, contextlib, csv, io, json, os, platform, time
+import argparse, hashlib, tempfile, contextlib, csv, io, json, os, platform, sys, time
 from pathlib import Path
 
 import torch
@@ -45,9 +50,9 @@ SWEEP_WEIGHTS, SWEEP_SEED, SWEEP_VALID = (0.01, 0.1, 1.0), 0, 0.2
 MAIN_SEEDS, NOSN_SEEDS = (0, 1, 2, 3, 4), (0, 1)
 CURVE_PART = 1000
 FIELDS = ['dataset', 'n_train', 'arm', 'seed', 'weight', 'epochs', 'accuracy', 'accuracy_at_80', 'valid_entropy', 'train_entropy', 'jaccard',
-          'valid_loss', 'n_test', 'seconds', 'threads', 'cpu', 'config']
+          'valid_loss', 'n_test', 'seconds', 'threads', 'cpu', 'config', 'device']
 SWEEP_FIELDS = ['dataset', 'n_train', 'n_fit', 'n_holdout', 'seed', 'weight', 'epochs', 'holdout_accuracy', 'holdout_entropy',
-                'seconds', 'threads', 'cpu']
+                'seconds', 'threads', 'cpu', 'device']
 CURVE_FIELDS = ['dataset', 'arm', 'seed', 'weight', 'epoch', 'accuracy', 'valid_images']
 
 
@@ -66,15 +71,31 @@ class FullCurve(Callback):
         self.points.append((self.epoch + 1, correct / total))
 
 
+class Progress(Callback):
+    "A line on stderr every `every` epochs (`--progress`): how far a long run is, and how fast"
+    order = 95
+    def __init__(self, job, every=10): self.job, self.every = job, every
+    def before_fit(self): self.start = time.time()
+    def after_epoch(self):
+        if (self.epoch + 1) % self.every == 0:
+            print(f"{self.job}: epoch {self.epoch + 1}/{self.n_epoch}, {time.time() - self.start:.0f} s", file=sys.stderr, flush=True)
+
+
 def at_80(epochs): return round(0.8 * epochs)
 
 
-def quiet_train(full_at=(), **config)->dict:
+def device_name(config)->str:
+    "What ran a job: 'cpu', or 'cuda: ' and the GPU's model (the host CPU is in the `cpu` column either way)"
+    return config['device'] if config['device'] != 'cuda' else f"cuda: {torch.cuda.get_device_name()}"
+
+
+def quiet_train(full_at=(), progress=None, **config)->dict:
     "What `train` does, plus the whole validation set's accuracy after the epochs in `full_at` (`full_curve`), without fastai's output on stdout"
     with contextlib.redirect_stdout(io.StringIO()):
         run = TrainRun(log=lambda msg: None, **config)
         curve = FullCurve(full_at)
         run.learn.add_cb(curve)
+        if progress: run.learn.add_cb(Progress(progress))
         return dict(run.fit(), full_curve=curve.points)
 
 
@@ -115,27 +136,28 @@ def jobs(datasets, arms, seeds):
     return out
 
 
-def do_job(job, out):
+def do_job(job, out, progress=False):
     what, dataset, arm, seed = job
+    name = '-'.join(map(str, job)) if progress else None
     n_train = DATASETS[dataset][1]
     if what == 'sweep':
-        r = quiet_train(**run_config(dataset, seed, dict(sar=True, weight=arm), holdout=SWEEP_VALID))
+        r = quiet_train(progress=name, **run_config(dataset, seed, dict(sar=True, weight=arm), holdout=SWEEP_VALID))
         c = r['config']
         row = dict(dataset=dataset, n_train=n_train, n_fit=c['n_train'], n_holdout=c['n_valid'], seed=seed, weight=arm,
                    epochs=c['epochs'], holdout_accuracy=r['accuracy'], holdout_entropy=r['spatial_entropy'],
-                   seconds=r['train_seconds'], threads=c['torch_threads'], cpu=c['cpu'])
+                   seconds=r['train_seconds'], threads=c['torch_threads'], cpu=c['cpu'], device=device_name(c))
         append(out/'lambda_sweep.csv', SWEEP_FIELDS, [row])
         return row
     kwargs = dict(ARMS[arm])
     if arm == 'sar_tuned': kwargs['weight'] = float(tuned_weight(out, dataset))
     config = run_config(dataset, seed, kwargs)
-    r = quiet_train(full_at=[at_80(config['epochs'])], **config)
+    r = quiet_train(full_at=[at_80(config['epochs'])], progress=name, **config)
     c, weight = r['config'], (kwargs.get('weight', 0.) if kwargs['sar'] else 0.)
     row = dict(dataset=dataset, n_train=n_train, arm=arm, seed=seed, weight=weight, epochs=c['epochs'], accuracy=r['accuracy'],
                accuracy_at_80=dict(r['full_curve'])[at_80(c['epochs'])], valid_entropy=r['spatial_entropy'], train_entropy=r['train_spatial_entropy'], jaccard=r.get('jaccard'),
                valid_loss=r['valid_loss'], n_test=r['valid_images'], seconds=r['train_seconds'], threads=c['torch_threads'],
                cpu=c['cpu'], config=json.dumps({k: c[k] for k in ('arch', 'depth', 'embed_dim', 'num_heads', 'bs', 'patch_size',
-                                                                 'img_size', 'lr', 'precision')}))
+                                                                 'img_size', 'lr', 'precision')}), device=device_name(c))
     append(out/'curves.csv', CURVE_FIELDS, [dict(dataset=dataset, arm=arm, seed=seed, weight=weight, epoch=h['epoch'] + 1,
                                                 accuracy=h['accuracy'], valid_images=h['valid_images']) for h in r['history']])
     append(out/'study.csv', FIELDS, [row])
@@ -164,6 +186,7 @@ if __name__ == '__main__':
     p.add_argument('--threads', type=int, default=None, help='torch threads of this worker (default: torch\'s)')
     p.add_argument('--out', type=Path, default=Path(__file__).parent/'results'/'paired', help='folder of the CSVs')
     p.add_argument('--claims', type=Path, default=None, help='folder where workers claim jobs (default: a temporary folder per --out)')
+    p.add_argument('--progress', action='store_true', help='a line on stderr every 10 epochs of each run')
     args = p.parse_args()
     if args.epochs or args.n_train:
         DATASETS = {k: (v[0], args.n_train or v[1], v[2], v[3], args.epochs or v[4]) for k, v in DATASETS.items()}
@@ -185,5 +208,5 @@ if __name__ == '__main__':
         if job is None:
             if all((claims/('-'.join(map(str, j)) + '.claim')).exists() for j in pending): break  # the rest is with other workers
             time.sleep(20); continue  # the tuned arm waits for the sweep
-        row = do_job(job, args.out)
+        row = do_job(job, args.out, args.progress)
         print(json.dumps({k: v for k, v in row.items() if k not in ('config', 'cpu')}), flush=True)
