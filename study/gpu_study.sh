@@ -8,10 +8,13 @@
 #
 # On the device machine, install the wheels and set SAR_DATA first (bench/gpu_device.md). STUDY_ARGS adds options to
 # every worker (a smoke test: STUDY_ARGS='--epochs 1 --n-train 200'); PYTHON names the interpreter (default python3).
+# RESUME_FROM=study/results/paired copies the CSVs there into OUT/paired first, so that finished jobs are not run
+# again; OUT/paired's CSVs then hold the old rows and the new ones, and can replace the folder's.
 set -u
 out=$1; workers=$2; deadline=$3; shift 3; py=${PYTHON:-python3}
 tmp=$(mktemp -d); mkdir -p "$out/paired" "$tmp/logs"
 log=$out/gpu_study.log
+[ -n "${RESUME_FROM:-}" ] && cp "$RESUME_FROM"/*.csv "$out/paired/"
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nproc; } > "$log" 2>&1
 export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
 mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
