@@ -1,14 +1,18 @@
 """Training speed on this machine: samples/s with and without SAR for the default and the study configurations,
 the cost of validation (all 10,000 test images vs the 1,000-image part), and the wall time of the default run.
 
-    python bench/train_speed.py --out bench/results            # everything (about 6 minutes on 2 cores)
+    python bench/train_speed.py --out bench/results            # everything (6 min + 2.5 min per default run, 2 cores)
     python bench/train_speed.py --smoke                        # tiny sizes, for CI
+    python bench/train_speed.py --skip-speeds --default-runs 1 --default-args "--epochs 30" --jsonl F   # one other run
 
 Speeds come from fastai fits (data pipeline, augmentation, callbacks included) of `--epochs` epochs, training
 phases only (`PhaseTimer`), with and without SAR in turn, `--rounds` times; medians. The default run is
-`sar-train --out <temporary folder>` in a fresh process, timed from start to exit, as a user runs it.
+`sar-train --out <temporary folder>` in a fresh process, timed from start to exit, as a user runs it,
+`--default-runs` times one after the other: `wall_seconds` is their median, `wall_seconds_all` every time (the
+same machine's speed varies from minute to minute). `--default-args` adds options to that command (to compare
+another choice; such runs are appended to `--jsonl`, never written to `default_run.json`).
 """
-import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, platform, shlex, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 import torch
 from fastai.torch_core import set_seed
@@ -36,19 +40,28 @@ def validation_seconds(learn, dls, n_part):
         start = time.perf_counter(); learn.validate(dl=part); partial = time.perf_counter() - start
     return full, partial
 
-def default_run(smoke):
-    argv = [str(Path(sys.executable).parent/'sar-train')] + (['--n-train', '200', '--epochs', '1', '--depth', '1'] if smoke else [])
+def default_run(smoke, extra=()):
+    "`sar-train` (plus `extra` options) in a fresh process: its wall time and what it reports"
+    argv = [str(Path(sys.executable).parent/'sar-train')] + (['--n-train', '200', '--epochs', '1', '--depth', '1'] if smoke else []) + list(extra)
     with tempfile.TemporaryDirectory() as d:
         start = time.time()
         proc = subprocess.run(argv + ['--out', f'{d}/run'], capture_output=True, text=True)
         wall = time.time() - start
     if proc.returncode: raise RuntimeError(proc.stderr[-3000:])
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return dict(command='sar-train --out runs/default' if not smoke else ' '.join(['sar-train'] + argv[1:]), wall_seconds=round(wall, 1),
+    return dict(command=' '.join(['sar-train'] + argv[1:] + ['--out', 'runs/default']), wall_seconds=round(wall, 1),
                 accuracy=result['accuracy'], valid_images=result['valid_images'], spatial_entropy=result['spatial_entropy'],
                 train_seconds=result['train_seconds'], train_samples_per_second=result['train_samples_per_second'],
                 precision=result['config']['precision'], epochs=result['config']['epochs'], n_train=result['config']['n_train'],
                 cpu=cpu_model(), cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version())
+
+def default_runs(smoke, n, extra=()):
+    "`default_run` `n` times in a row; the median run's figures, with every wall time and accuracy"
+    runs = [default_run(smoke, extra) for _ in range(n)]
+    walls = [r['wall_seconds'] for r in runs]
+    return dict(runs[walls.index(sorted(walls)[(n - 1) // 2])], wall_seconds=round(statistics.median(walls), 1),
+                runs=n, wall_seconds_all=walls, accuracy_all=[r['accuracy'] for r in runs],
+                train_samples_per_second_all=[r['train_samples_per_second'] for r in runs])
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -56,11 +69,15 @@ if __name__ == '__main__':
     p.add_argument('--epochs', type=int, default=2)
     p.add_argument('--smoke', action='store_true', help='tiny sizes, one round (for CI)')
     p.add_argument('--skip-default-run', action='store_true')
+    p.add_argument('--skip-speeds', action='store_true', help='only the default run')
+    p.add_argument('--default-runs', type=int, default=3, help='times the default run is timed (median reported)')
+    p.add_argument('--default-args', default='', help='options added to the default command (a comparison, not the default)')
+    p.add_argument('--jsonl', type=Path, default=None, help='append the default-run record to this file')
     p.add_argument('--out', type=Path, default=None)
     args = p.parse_args()
     n_train, rounds, epochs = (256, 1, 1) if args.smoke else (4000, args.rounds, args.epochs)
     rows = []
-    for name, (kind, size, patch) in list(CONFIGS.items())[:1 if args.smoke else None]:
+    for name, (kind, size, patch) in list(CONFIGS.items())[:0 if args.skip_speeds else 1 if args.smoke else None]:
         dls = dls_for(kind, size, n_train)
         speeds = {False: [], True: []}
         for _ in range(rounds):
@@ -72,10 +89,13 @@ if __name__ == '__main__':
         rows[-1]['sar_cost_pct'] = round(100 * (rows[-1]['without_sar'] / rows[-1]['with_sar'] - 1), 1)
         print(json.dumps(rows[-1]), flush=True)
     machine = dict(cpu=cpu_model(), cores=os.cpu_count(), threads=torch.get_num_threads(), torch=torch.__version__, python=platform.python_version())
-    run = None if args.skip_default_run else default_run(args.smoke)
+    extra = shlex.split(args.default_args)
+    run = None if args.skip_default_run else default_runs(args.smoke, 1 if args.smoke else args.default_runs, extra)
     if run: print(json.dumps(run), flush=True)
+    if run and args.jsonl:
+        with open(args.jsonl, 'a') as f: f.write(json.dumps(run) + '\n')
     if args.out and not args.smoke:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out/'train_speed_cpu.json').write_text(json.dumps(dict(machine=machine, rounds=rounds, epochs=epochs, rows=rows), indent=1))
-        if run: (args.out/'default_run.json').write_text(json.dumps(run, indent=1))
+        if rows: (args.out/'train_speed_cpu.json').write_text(json.dumps(dict(machine=machine, rounds=rounds, epochs=epochs, rows=rows), indent=1))
+        if run and not extra: (args.out/'default_run.json').write_text(json.dumps(run, indent=1))
     print(json.dumps(dict(machine=machine, rows=len(rows), default_run=run is not None)))
