@@ -40,19 +40,19 @@ def _measured_default_run()->str:
     import sar_nb
     try: run = json.loads((Path(sar_nb.__file__).parent.parent/'bench'/'results'/'default_run.json').read_text())
     except (OSError, ValueError): return "The README says what it reaches and how long it takes."
-    return (f"Measured: {100*run['accuracy']:.1f}% test accuracy in {run['wall_seconds']/60:.1f} minutes on {run['cores']} cores "
+    return (f"Measured: {100*run['accuracy']:.1f}% test accuracy in {run['wall_seconds']/60:.1f} minutes (median of {run.get('runs', 1)} runs) on {run['cores']} cores "
             f"of an {run['cpu']} (bench/results/default_run.json).")
 
 def train_parser()->argparse.ArgumentParser:
     "The `sar-train` command line: every `sar_nb.train.train` argument as an option"
-    from sar_nb.train import DEFAULT_ARCH, SMALL_VIT, LR_AT_64
+    from sar_nb.train import DEFAULT_ARCH, SMALL_VIT, LR_AT_64, DEFAULT_EPOCHS
     from sar_nb.data import dataset_names
     p = _Parser(prog='sar-train', description="Train a timm ViT with spatial-entropy regularisation (SAR) using fastai. "
-                "With no options: a small ViT with SAR on 4,000 Fashion-MNIST images for 30 epochs. " + _measured_default_run())
+                f"With no options: a small ViT with SAR on 4,000 Fashion-MNIST images for {DEFAULT_EPOCHS} epochs. " + _measured_default_run())
     p.add_argument('--dataset', default='fashion_mnist', help=f"{', '.join(dataset_names())}, or a folder in ImageNet layout (default: fashion_mnist)")
     p.add_argument('--n-train', type=_positive_int, default=4000, help='size of the stratified training subset (default: 4000)')
     p.add_argument('--all-train', action='store_true', help='use every training image (overrides --n-train)')
-    p.add_argument('--epochs', type=_positive_int, default=30, help='default: 30')
+    p.add_argument('--epochs', type=_positive_int, default=DEFAULT_EPOCHS, help=f'default: {DEFAULT_EPOCHS}')
     p.add_argument('--recipe', choices=['default', 'deit'], default='default',
                    help="'default': this project's, for small runs (fit_one_cycle, light augmentation); 'deit': the paper's released "
                         "code's (AdamW, warm-up + cosine, timm's RandAugment, Mixup/CutMix, random erasing, model EMA; add "

@@ -31,10 +31,10 @@ from .data import get_dls, stratified_subset, DataError
 from .segmentation import AttentionJaccard
 
 # %% auto #0
-__all__ = ['DEFAULT_ARCH', 'SMALL_VIT', 'LR_AT_64', 'DEIT_RECIPE', 'ConfigError', 'default_lr', 'create_vit', 'FirstTarget',
-           'LabelAccuracy', 'CPUAutocast', 'cpu_precision', 'WarmupCosine', 'TimmMixup', 'SoftTargetLoss', 'ModelEMA',
-           'deit_recipe_parts', 'sar_learner', 'valid_part', 'ValidOnPart', 'holdout_dls', 'train_config',
-           'OutputFolder', 'cpu_model', 'PhaseTimer', 'TrainRun', 'train']
+__all__ = ['DEFAULT_ARCH', 'SMALL_VIT', 'LR_AT_64', 'DEFAULT_EPOCHS', 'DEIT_RECIPE', 'ConfigError', 'default_lr', 'create_vit',
+           'FirstTarget', 'LabelAccuracy', 'CPUAutocast', 'cpu_precision', 'WarmupCosine', 'TimmMixup',
+           'SoftTargetLoss', 'ModelEMA', 'deit_recipe_parts', 'sar_learner', 'valid_part', 'ValidOnPart', 'holdout_dls',
+           'train_config', 'OutputFolder', 'cpu_model', 'PhaseTimer', 'TrainRun', 'train']
 
 # %% ../nbs/04_train.ipynb #0913cf1a
 class ConfigError(ValueError):
@@ -45,6 +45,7 @@ class ConfigError(ValueError):
 DEFAULT_ARCH = 'vit_tiny_patch16_224'
 SMALL_VIT = dict(depth=4, embed_dim=64, num_heads=4)  # the default architecture's size (see the sweep below)
 LR_AT_64 = 2e-3  # peak learning rate for a batch of 64 ...
+DEFAULT_EPOCHS = 25  # the default run's length: within 3 minutes on 2 CPU cores (see the default run's timings below)
 
 def default_lr(bs:int, # batch size
               )->float: # peak learning rate of `fit_one_cycle`
@@ -291,7 +292,7 @@ def holdout_dls(dls, # fastai DataLoaders built from `Datasets` (any sar_nb load
 # %% ../nbs/04_train.ipynb #455b838f
 def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, or a folder in ImageNet layout
                  n_train:int|None=4000, # stratified training subset (None: every training image)
-                 epochs:int=30, # of training
+                 epochs:int=DEFAULT_EPOCHS, # of training
                  recipe:str='default', # 'default' (`fit_one_cycle`) or 'deit' (the released code's: see `DEIT_RECIPE`)
                  arch:str=DEFAULT_ARCH, # timm ViT/DeiT name
                  depth:int|None=None, # transformer blocks (default: `SMALL_VIT`'s for the default arch, else the arch's own)
