@@ -8,7 +8,7 @@ the cost of validation (all 10,000 test images vs the 1,000-image part), and the
 Speeds come from fastai fits (data pipeline, augmentation, callbacks included) of `--epochs` epochs, training
 phases only (`PhaseTimer`), with and without SAR in turn, `--rounds` times; medians. The default run is
 `sar-train --out <temporary folder>` in a fresh process, timed from start to exit, as a user runs it,
-`--default-runs` times one after the other: `wall_seconds` is their median, `wall_seconds_all` every time (the
+`--default-runs` times one after the other: the record is the median run's, `wall_seconds_all` every time (the
 same machine's speed varies from minute to minute). `--default-args` adds options to that command (to compare
 another choice; such runs are appended to `--jsonl`, never written to `default_run.json`).
 """
@@ -58,9 +58,8 @@ def default_run(smoke, extra=()):
 def default_runs(smoke, n, extra=()):
     "`default_run` `n` times in a row; the median run's figures, with every wall time and accuracy"
     runs = [default_run(smoke, extra) for _ in range(n)]
-    walls = [r['wall_seconds'] for r in runs]
-    return dict(runs[walls.index(sorted(walls)[(n - 1) // 2])], wall_seconds=round(statistics.median(walls), 1),
-                runs=n, wall_seconds_all=walls, accuracy_all=[r['accuracy'] for r in runs],
+    middle = sorted(runs, key=lambda r: r['wall_seconds'])[(n - 1) // 2]  # the lower middle one for an even `n`
+    return dict(middle, runs=n, wall_seconds_all=[r['wall_seconds'] for r in runs], accuracy_all=[r['accuracy'] for r in runs],
                 train_samples_per_second_all=[r['train_samples_per_second'] for r in runs])
 
 if __name__ == '__main__':
