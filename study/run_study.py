@@ -11,7 +11,10 @@ recipe, long enough for the baseline to plateau; only the arm changes:
 - `sar`: SAR with the paper's lambda = 0.01 and schedule;
 - `sar_tuned`: SAR with the lambda that won the sweep (0.01 / 0.1 / 1) on a validation split carved out of the
   training subset (`train(holdout=0.2)`: 20%, stratified; seed 0) -- never on the test set;
-- `sar_nosn`: SAR (lambda 0.01) with the "nosn" variant (fewer seeds).
+- `nosn`: the "nosn" block alone (the last block without its attention residual and norm), no SAR;
+- `sar_nosn`: SAR (lambda 0.01) with the "nosn" block -- what the released code trains (`--use-blob --use-nosn`).
+
+With `baseline`, `sar`, `nosn` and `sar_nosn` the arms make a paired 2x2 design (SAR x nosn).
 
 A seed fixes the subset, the initialisation and the order of the batches (`train` seeds before it builds the
 loaders and again before the model), so runs of the same seed are paired. Each finished job appends one row to its
@@ -45,9 +48,10 @@ MODEL = dict(arch='vit_tiny_patch16_224', depth=4, embed_dim=64, num_heads=4)  #
 BS = 64
 PRECISION = 'fp32'  # fixed for every run: 'auto' decides by a timing, which other load on the machine can flip
 ARMS = {'baseline': dict(sar=False, nosn=False), 'sar': dict(sar=True, nosn=False, weight=0.01),
-        'sar_tuned': dict(sar=True, nosn=False), 'sar_nosn': dict(sar=True, nosn=True, weight=0.01)}
+        'sar_tuned': dict(sar=True, nosn=False), 'sar_nosn': dict(sar=True, nosn=True, weight=0.01),
+        'nosn': dict(sar=False, nosn=True)}
 SWEEP_WEIGHTS, SWEEP_SEED, SWEEP_VALID = (0.01, 0.1, 1.0), 0, 0.2
-MAIN_SEEDS, NOSN_SEEDS = (0, 1, 2, 3, 4), (0, 1)
+MAIN_SEEDS = (0, 1, 2, 3, 4)
 CURVE_PART = 1000
 FIELDS = ['dataset', 'n_train', 'arm', 'seed', 'weight', 'epochs', 'accuracy', 'accuracy_at_80', 'valid_entropy', 'train_entropy', 'jaccard',
           'valid_loss', 'n_test', 'seconds', 'threads', 'cpu', 'config', 'device']
@@ -127,12 +131,12 @@ def tuned_weight(out, dataset):
 
 
 def jobs(datasets, arms, seeds):
-    "Seed-major: seed 0 of every arm first; the sweep right after seed 0's baseline and SAR runs"
-    out = [('run', d, a, 0) for d in datasets for a in ('baseline', 'sar') if a in arms and 0 in seeds]
-    if 'sar_tuned' in arms: out += [('sweep', d, w, SWEEP_SEED) for d in datasets for w in SWEEP_WEIGHTS]
-    for s in seeds:
-        out += [('run', d, a, s) for d in datasets for a in ('baseline', 'sar', 'sar_tuned') if a in arms and ('run', d, a, s) not in out]
-    out += [('run', d, 'sar_nosn', s) for s in seeds if s in NOSN_SEEDS for d in datasets if 'sar_nosn' in arms]
+    "Dataset by dataset, in the order given; within one, seed-major (seed 0 of every arm first), the sweep right after seed 0's baseline and SAR runs"
+    out = []
+    for d in datasets:
+        out += [('run', d, a, 0) for a in ('baseline', 'sar') if a in arms and 0 in seeds]
+        if 'sar_tuned' in arms: out += [('sweep', d, w, SWEEP_SEED) for w in SWEEP_WEIGHTS]
+        out += [('run', d, a, s) for s in seeds for a in ARMS if a in arms and ('run', d, a, s) not in out]
     return out
 
 
