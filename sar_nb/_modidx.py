@@ -150,6 +150,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'sar_nb.entropy._label_stacked': ('entropy.html#_label_stacked', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._label_torch': ('entropy.html#_label_torch', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._one_thread': ('entropy.html#_one_thread', 'sar_nb/entropy.py'),
+                                'sar_nb.entropy._overflow_scale': ('entropy.html#_overflow_scale', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._resolve_method': ('entropy.html#_resolve_method', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy._stack': ('entropy.html#_stack', 'sar_nb/entropy.py'),
                                 'sar_nb.entropy.connected_components': ('entropy.html#connected_components', 'sar_nb/entropy.py'),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_entropy.ipynb #f233ee5b
 from __future__ import annotations
-import math, numpy as np, torch, torch.nn.functional as F
+import math, operator, numpy as np, torch, torch.nn.functional as F
 import scipy.ndimage as ndi
 from contextlib import contextmanager
 from functools import lru_cache
@@ -59,7 +59,7 @@ def _block_graph(fg:Tensor, # bool maps, (M, h, w)
                        (bottom[:, :-1] & top[:, 1:]).view(M, -1),  # facing rows both hold a cell
                        (x[:, :-1, 1, :-1, 1] & x[:, 1:, 0, 1:, 0]).reshape(M, -1),  # corner cells, like \
                        (x[:, :-1, 1, 1:, 0] & x[:, 1:, 0, :-1, 1]).reshape(M, -1)], 1).float()  # corner cells, like /
-    a, b = _block_edges(hb, wb, fg.device)
+    a, b = (_block_edges.__wrapped__ if torch.compiler.is_compiling() else _block_edges)(hb, wb, fg.device)  # compiled: traced, not cached
     adjacency = torch.diag_embed(occupied.float())
     adjacency[:, a, b] = touch
     adjacency[:, b, a] = touch
@@ -130,7 +130,7 @@ def connected_components(mask:Tensor, # bool maps, (..., h, w)
     if mask.ndim < 2: raise ValueError(f"mask must have at least 2 dims (..., h, w), got shape {tuple(mask.shape)}")
     if mask.dtype != torch.bool: raise TypeError(f"mask must be a bool tensor, got {mask.dtype}")
     h, w = mask.shape[-2:]
-    maps = mask.reshape(-1, h, w)
+    maps = mask.reshape(math.prod(mask.shape[:-2]), h, w)  # not -1: that cannot be inferred for empty maps
     if maps.numel() == 0: return torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
     labels, base, _, _ = _label_stacked(_stack(maps, False), method)
     labels = labels[:, :h].reshape(len(maps), -1).long()
@@ -140,8 +140,9 @@ def connected_components(mask:Tensor, # bool maps, (..., h, w)
 @contextmanager
 def _one_thread(device:torch.device, enabled:bool=True):
     "Run torch's CPU operations inside on one thread, if `enabled` (nothing changes on other devices)"
+    if not enabled or device.type != 'cpu': yield; return  # decided before asking torch anything: `torch.compile` traces this
     threads = torch.get_num_threads()
-    if not enabled or device.type != 'cpu' or threads == 1: yield; return
+    if threads == 1: yield; return
     torch.set_num_threads(1)
     try: yield
     finally: torch.set_num_threads(threads)
@@ -171,8 +172,7 @@ class _SpatialEntropy(torch.autograd.Function):
             mean = s.mean(1)
             finite = mean.isfinite()  # a NaN or inf score makes its map's mean non-finite ...
             mean.masked_fill_(~finite, float('nan'))  # ... and a NaN mean puts no cell above it
-            a = s.new_zeros(M, gh+1, gw)  # work in the stacked layout the labellers use
-            torch.sub(s.view(M, gh, gw), mean.view(M, 1, 1), out=a[:, :gh])
+            a = F.pad(s.view(M, gh, gw) - mean.view(M, 1, 1), (0, 0, 0, 1))  # the stacked layout the labellers use (a zero gutter row)
             index, slot, K = _blob_index(a > 0, method)
             a += 1e-9  # relu(a) + 1e-9 for the cells in blobs; cells outside blobs land in index 0, unused
             mass = s.new_zeros(len(slot) + 1).index_add_(0, index.view(-1), a.view(-1))[1:]
@@ -198,6 +198,11 @@ class _SpatialEntropy(torch.autograd.Function):
             return torch.sub(grad_cells[:, :gh], grad_mean).view(M, gh*gw), None, None, None
 
 # %% ../nbs/00_entropy.ipynb #b2041083
+def _overflow_scale(s:Tensor)->Tensor:
+    "1 for each map (row of `s`), or, for a finite map above 1e30, a divisor bringing it to 1e30: its sums (mean, masses) cannot overflow"
+    amax = s.detach().abs().amax(1, keepdim=True)
+    return torch.where(amax.isfinite(), (amax / 1e30).clamp_(min=1), 1.)  # the entropy does not depend on the scale
+
 def spatial_entropy(scores:Tensor, # CLS-to-patch scores, (B, H, N): images, heads, patches
                     grid:tuple[int, int], # the patch grid (gh, gw), gh*gw == N
                     reduction:str='mean', # 'mean' (over images and heads), 'sum' or 'none' for (B, H)
@@ -209,14 +214,16 @@ def spatial_entropy(scores:Tensor, # CLS-to-patch scores, (B, H, N): images, hea
         raise ValueError(f"scores must be a (batch, heads, patches) tensor, got {getattr(scores, 'shape', type(scores))}")
     if not scores.is_floating_point(): raise ValueError(f"scores must be floating point, got {scores.dtype}")
     if reduction not in ('mean', 'sum', 'none'): raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    try: gh, gw = (int(g) for g in grid)
+    try: gh, gw = (operator.index(g) for g in grid)  # ints (or int-like, e.g. a 0-dim int tensor); 4.5 is refused, not truncated
     except (TypeError, ValueError): raise ValueError(f"grid must be two ints (gh, gw), got {grid!r}") from None
+    if gh < 1 or gw < 1: raise ValueError(f"grid must be two positive ints (gh, gw), got {grid!r}")
     B, H, N = scores.shape
-    if gh < 1 or gw < 1 or gh*gw != N:
+    if gh*gw != N:
         raise ValueError(f"grid {(gh, gw)} has {gh*gw} cells but scores has {N} patches per map: pass the "
                          "patch grid (e.g. vit.patch_embed.grid_size) and patch tokens only (no CLS/register tokens)")
     dtype = torch.float64 if scores.dtype == torch.float64 else torch.float32
     with torch.autocast(scores.device.type, enabled=False):
         s = scores.to(dtype).reshape(B*H, N)
+        s = s / _overflow_scale(s)  # exactly `s` unless a map is so large that sums of it would overflow
         entropy = _SpatialEntropy.apply(s, (gh, gw), method, one_thread).view(B, H) if B*H else s.new_zeros(B, H)
         return entropy.mean() if reduction == 'mean' else entropy.sum() if reduction == 'sum' else entropy
