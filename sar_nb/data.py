@@ -18,8 +18,8 @@ from fastai.vision.all import (Datasets, DataLoaders, ItemGetter, Categorize, In
 # %% auto #0
 __all__ = ['FASHION_MNIST_CLASSES', 'DEBIAN_FASHION_MNIST', 'FASTAI_DATASETS', 'pets_breed', 'BACKGROUNDS', 'DataError',
            'MissingDataError', 'read_idx', 'fashion_mnist_folders', 'load_fashion_mnist', 'stratified_subset',
-           'default_augment', 'TimmRandAugment', 'TimmRandomErasing', 'deit_augment', 'ToGrayImage',
-           'fashion_mnist_dls', 'check_images', 'check_classes', 'folder_dls', 'ToPILImage', 'pets_dls',
+           'default_augment', 'TimmRandAugment', 'TimmRandomErasing', 'deit_augment', 'ToGrayImage', 'open_image',
+           'fashion_mnist_dls', 'check_images', 'check_depths', 'check_classes', 'folder_dls', 'ToPILImage', 'pets_dls',
            'dataset_names', 'get_dls', 'load_backgrounds', 'make_composites', 'composite_dls', 'TrimapForeground',
            'pets_segmentation_dls', 'voc_root']
 
@@ -98,6 +98,11 @@ def load_fashion_mnist(path:str|Path|None=None, # a folder with the four IDX fil
     folders = fashion_mnist_folders(path)
     if path is not None and _idx_files(Path(path)) is None:
         raise MissingDataError(f"No Fashion-MNIST IDX files in {path} (expected {', '.join(_FMNIST_FILES.values())}, optionally .gz)")
+    sar_data = os.environ.get('SAR_DATA')
+    if path is None and sar_data and all(_idx_files(f) is None for f in (Path(sar_data), Path(sar_data)/'fashion-mnist')):
+        raise MissingDataError(f"SAR_DATA={sar_data} {'holds no' if Path(sar_data).is_dir() else 'is not a folder with'} Fashion-MNIST IDX files "
+                               f"(expected {', '.join(_FMNIST_FILES.values())}, optionally .gz, there or in its fashion-mnist/): "
+                               "point SAR_DATA to the folder that holds them, or unset it to use the other places")
     files, download_error = next((f for f in map(_idx_files, folders) if f is not None), None), None
     if files is None and download:
         try: files = _idx_files(_download_fashion_mnist())
@@ -198,9 +203,9 @@ class ToGrayImage(Transform):
     def encodes(self, img):
         if isinstance(img, Tensor) and img.dtype == torch.uint8 and img.shape == (1, self.size, self.size):
             return TensorImage(img)  # the training images, already prepared: nothing to do
-        if isinstance(img, (str, Path)):
-            with Image.open(img) as im: img = im.convert('L')
+        if isinstance(img, (str, Path)): img = open_image(img)
         elif isinstance(img, Tensor): img = _array_from_tensor(img)
+        if isinstance(img, Image.Image) and img.mode in _DEEP_MODES: img = np.asarray(img)  # 16-bit or float: scaled below
         if isinstance(img, np.ndarray): img = Image.fromarray(_uint8(img)).convert('L')
         if not isinstance(img, Image.Image): raise TypeError(f"Expected an image file, a PIL image, an array or a tensor, got {type(img).__name__}")
         if img.mode != 'L': img = img.convert('L')
@@ -215,11 +220,29 @@ def _array_from_tensor(t:Tensor)->np.ndarray:
     return t.numpy()
 
 def _uint8(a:np.ndarray)->np.ndarray:
-    "uint8 pixels: floats are read as 0-1 (as torchvision's `ToTensor` gives them)"
+    "uint8 pixels, scaled from the input's range: floats in 0-1 or 0-255; 16-bit integers (or any above 255) by their range"
     if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
     if a.dtype == np.uint8: return a
-    if a.dtype.kind == 'f': return (np.clip(a, 0, 1) * 255).round().astype(np.uint8)
-    return np.clip(a, 0, 255).astype(np.uint8)
+    if a.dtype == bool: return a.astype(np.uint8) * 255
+    if a.size == 0: return a.astype(np.uint8)
+    lo, hi = a.min(), a.max()
+    if a.dtype.kind == 'f':
+        if not np.isfinite(a).all(): raise ValueError("the image holds NaN or infinite values")
+        if lo < 0 or hi > 255: raise ValueError(f"float pixels must lie in 0-1 (or 0-255), got values from {lo:g} to {hi:g}: "
+                                                "scale the image to 0-1 first")
+        return ((a if hi > 1 else a * 255)).round().astype(np.uint8)  # above 1: already 0-255 (as PIL's float images are)
+    if lo < 0: raise ValueError(f"integer pixels must be >= 0, got {lo}")
+    if a.dtype.itemsize == 1 or (hi <= 255 and a.dtype != np.uint16): return a.astype(np.uint8)  # 8-bit values in a wider type
+    top = 65535 if a.dtype == np.uint16 or hi <= 65535 else np.iinfo(a.dtype).max  # 16-bit images (PIL opens them as I;16 or I)
+    return (a.astype(np.float64) * (255 / top)).round().astype(np.uint8)
+
+_DEEP_MODES = ('I', 'I;16', 'I;16L', 'I;16B', 'I;16N', 'F')  # PIL modes of 16-bit, 32-bit and float images
+
+def open_image(path:str|Path)->Image.Image:
+    "An image file as a PIL image, with 16-bit, 32-bit and float images scaled to 8 bits (PIL's `convert` would clip them)"
+    with Image.open(path) as im:
+        im.load()
+        return Image.fromarray(_uint8(np.asarray(im))) if im.mode in _DEEP_MODES else im.copy()
 
 # %% ../nbs/03_data.ipynb #2a9ff946
 def fashion_mnist_dls(n_train:int|None=None, # stratified subset of the 60,000 training images (None: all)
@@ -269,6 +292,23 @@ def check_images(files:list, # image files
     if bad: raise DataError(f"{len(bad)} file(s) in {where} are not readable images: {', '.join(bad[:3])}"
                             f"{', ...' if len(bad) > 3 else ''}; remove or replace them")
 
+def check_depths(files:list, # image files under `root`
+                 root:Path, # the dataset folder
+                ):
+    "All images of a split at one depth: the class is the folder holding an image, so a nested folder would become a class of its own"
+    for split in sorted({f.relative_to(root).parts[0] for f in files}):
+        by_depth = {}
+        for f in files:
+            parts = f.relative_to(root).parts
+            if parts[0] == split: by_depth.setdefault(len(parts), f)
+        if len(by_depth) > 1:
+            (_, shallow), (_, deep) = sorted(by_depth.items())[:2]
+            raise DataError(f"{root/split} holds images at different depths, e.g. {shallow.relative_to(root)} and {deep.relative_to(root)}: "
+                            f"the class is the folder holding an image, so {deep.parent.name!r} would become a class. "
+                            "Put every image directly in its class folder (split/<class>/<image>)")
+        if min(by_depth, default=3) < 3:
+            raise DataError(f"{by_depth[2].relative_to(root)} is not in a class folder: put each image in {split}/<class>/")
+
 def check_classes(train_labels, valid_labels, where:str):
     "At least two classes to learn, some validation images, and no validation class that training never shows"
     train_classes = set(train_labels)
@@ -294,6 +334,7 @@ def folder_dls(path:str|Path, # dataset root in ImageNet layout
     train_name, valid_name = _split_folders(path)
     files = get_image_files(path, folders=[train_name, valid_name])
     is_train = np.array([f.relative_to(path).parts[0] == train_name for f in files], dtype=bool)
+    check_depths(files, path)
     labels = np.array([parent_label(f) for f in files])
     check_classes(labels[is_train].tolist(), labels[~is_train].tolist(), str(path))
     train_idx = np.flatnonzero(is_train)
@@ -308,7 +349,9 @@ class ToPILImage(Transform):
     "Any image (a file, PIL image, array or tensor) as an RGB fastai `PILImage`, the first step of the folder pipelines"
     input_types = ToGrayImage.input_types  # what `test_dl`, `predict` and `get_preds` accept
     def encodes(self, img):
-        if isinstance(img, Tensor): img = _array_from_tensor(img)
+        if isinstance(img, (str, Path)): img = open_image(img)
+        elif isinstance(img, Tensor): img = _array_from_tensor(img)
+        if isinstance(img, Image.Image) and img.mode in _DEEP_MODES: img = np.asarray(img)
         if isinstance(img, np.ndarray): img = Image.fromarray(_uint8(img))
         if isinstance(img, Image.Image): return PILImage(img.convert('RGB'))
         return PILImage.create(img)
