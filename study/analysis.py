@@ -1,0 +1,265 @@
+"""Reading the study's CSVs: tables, paired differences with 95% intervals, the SAR x nosn effects and the sentences
+the results page (nbs/06_results.ipynb) shows. Every number on that page is computed here from the CSVs that
+`run_study.py` writes; nothing is typed by hand.
+
+    import sys; sys.path.insert(0, 'study'); from analysis import *
+    study, curves, sweep = load_study(Path('study/results/paired'))
+    factorial_table(study)
+"""
+import numpy as np, pandas as pd
+import matplotlib.pyplot as plt
+from scipy import stats
+from IPython.display import Markdown
+
+ARM_NAMES = {'baseline': 'baseline', 'sar': 'SAR (λ = 0.01)', 'sar_tuned': 'SAR (tuned λ)', 'nosn': 'nosn', 'sar_nosn': 'SAR + nosn'}
+DATA_NAMES = {'fmnist_1k': 'Fashion-MNIST 1k', 'fmnist_4k': 'Fashion-MNIST 4k', 'composites_4k': 'composites 4k'}
+FACTORIAL_DATASETS = ('composites_4k', 'fmnist_1k')  # where the 2x2 design (SAR x nosn) runs: every arm, 5 seeds
+
+def planned_seeds(dataset, arm):
+    "Seeds planned for an arm: 5 each, the nosn arms only where the 2x2 design runs (Fashion-MNIST 4k: SAR + nosn on 2)"
+    if arm in ('nosn', 'sar_nosn') and dataset not in FACTORIAL_DATASETS: return 2 if arm == 'sar_nosn' else 0
+    return 5
+
+def load_study(folder):
+    "The study's runs, accuracy curves and λ sweep in `folder` (empty tables where nothing has run yet)"
+    read = lambda f: pd.read_csv(folder/f) if (folder/f).exists() else pd.DataFrame()
+    study, curves, sweep = read('study.csv'), read('curves.csv'), read('lambda_sweep.csv')
+    if len(curves) and 'part_accuracy' in curves: curves = curves.rename(columns={'part_accuracy': 'accuracy'})  # the first study's name
+    return study, curves, sweep
+
+def ci(values):
+    "Mean and 95% t-interval (Student's t over the seeds; no interval for one seed)"
+    v = np.asarray(values, float)
+    half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float('nan')
+    return dict(n=len(v), mean=v.mean(), lo=v.mean() - half, hi=v.mean() + half)
+
+def fmt_ci(r, digits=1):
+    return f"{r['mean']:+.{digits}f} [{r['lo']:+.{digits}f}, {r['hi']:+.{digits}f}] (n={r['n']})" if r['n'] > 1 else f"{r['mean']:+.{digits}f} (n=1)"
+
+def short_device(d):
+    "'CPU', or the GPU's model ('H100 80GB HBM3'); the CSVs of runs from before the `device` column are CPU runs"
+    d = 'cpu' if pd.isna(d) else str(d)
+    return 'CPU' if d == 'cpu' else d.split(': ', 1)[-1].replace('NVIDIA ', '')
+
+def with_devices(study):
+    "`study` with a `ran_on` column: the short name of the device that ran each run"
+    s = study.copy()
+    s['ran_on'] = (s.device if 'device' in s else pd.Series('cpu', index=s.index)).map(short_device)
+    return s
+
+def devices(runs):
+    return ', '.join(sorted(set(runs.ran_on)))
+
+def seeds_done(study):
+    "Seeds finished per dataset and arm"
+    return (study.groupby(['dataset', 'arm']).seed.nunique().unstack().reindex(index=list(DATA_NAMES), columns=list(ARM_NAMES))
+            .fillna(0).astype(int))
+
+def progress_table(study):
+    "Seeds finished per dataset and arm, and the device that ran them"
+    s, done = with_devices(study), seeds_done(study)
+    return done.astype(object).apply(lambda col: [f"{n} ({devices(s[(s.dataset == d) & (s.arm == col.name)])})" if n else '0'
+                                                  for d, n in col.items()]).rename(index=DATA_NAMES, columns=ARM_NAMES)
+
+def machines(study):
+    "How many runs each device ran, and its model (a GPU's host CPU too)"
+    s = with_devices(study)
+    return ', '.join(f"{len(g)} on the CPU ({g.cpu.iloc[0]})" if w == 'CPU' else f"{len(g)} on one NVIDIA {w} (host CPU: {g.cpu.iloc[0]})"
+                     for w, g in s.groupby('ran_on'))
+
+def chosen_weights(sweep):
+    "The sweep's λ per dataset where all three ran (ties: the smaller λ), as `run_study.py` chooses it"
+    return {d: max(g.itertuples(), key=lambda r: (r.holdout_accuracy, -r.weight)).weight for d, g in sweep.groupby('dataset') if g.weight.nunique() == 3}
+
+def sweep_table(sweep):
+    table = sweep.pivot_table(index='dataset', columns='weight', values='holdout_accuracy').reindex([d for d in DATA_NAMES if d in set(sweep.dataset)])
+    out = (100*table).round(1).astype(object).where(table.notna(), '–').rename(columns=lambda w: f'λ = {w:g}')  # '–': not run yet
+    out['chosen λ'] = [chosen_weights(sweep).get(d, 'sweep running') for d in table.index]
+    return out.rename(index=DATA_NAMES)
+
+def mean_sd(s, scale=1., digits=1):
+    s = s.dropna()
+    if not len(s): return '–'
+    return f'{scale*s.mean():.{digits}f} ± {scale*s.std(ddof=1):.{digits}f}' if len(s) > 1 else f'{scale*s.mean():.{digits}f}'
+
+def minutes(runs):
+    "Median minutes per run, per device where the runs were on more than one"
+    m = runs.groupby('ran_on').seconds.median() / 60
+    return f'{m.iloc[0]:.1f}' if len(m) == 1 else ', '.join(f'{v:.1f} ({d})' for d, v in m.items())
+
+def results_table(study):
+    "Per dataset and arm: runs, λ, top-1 and Jaccard (%), the spatial entropies (mean ± sd over seeds), minutes per run"
+    s = with_devices(study)
+    return (s.groupby(['dataset', 'arm'], sort=False)
+            .agg(runs=('seed', 'count'), device=('ran_on', lambda s: ', '.join(sorted(set(s)))), weight=('weight', 'first'), epochs=('epochs', 'first'), top1=('accuracy', lambda s: mean_sd(s, 100)),
+                 valid_entropy=('valid_entropy', lambda s: mean_sd(s, 1, 3)), train_entropy=('train_entropy', lambda s: mean_sd(s, 1, 3)),
+                 jaccard=('jaccard', lambda s: mean_sd(s, 100)), minutes=('seconds', lambda sec: minutes(s.loc[sec.index])))
+            .reindex(pd.MultiIndex.from_product([list(DATA_NAMES), list(ARM_NAMES)])).dropna(subset=['runs'])
+            .astype({'runs': int, 'epochs': int}).rename(index=DATA_NAMES, level=0).rename(index=ARM_NAMES, level=1))
+
+def paired_diffs(study):
+    "{(arm, column): {dataset: ci}}: each arm minus the baseline, seed by seed"
+    out = {}
+    for arm in ('sar', 'sar_tuned', 'nosn', 'sar_nosn'):
+        for col, scale in (('accuracy', 100), ('valid_entropy', 1), ('jaccard', 100)):
+            wide = study.pivot_table(index=['dataset', 'seed'], columns='arm', values=col) if len(study) else pd.DataFrame()
+            if arm not in wide or 'baseline' not in wide: out[(arm, col)] = {}; continue
+            diff = (scale * (wide[arm] - wide['baseline'])).dropna()
+            out[(arm, col)] = {d: ci(v.values) for d, v in diff.groupby(level=0)}
+    return out
+
+def pair_kinds(study, arm, dataset):
+    "[(device of the arm's run, device of the baseline's run, seeds)] over the seeds that have both"
+    s = with_devices(study); s = s[s.dataset == dataset]
+    pairs = s[s.arm == arm].merge(s[s.arm == 'baseline'], on='seed', suffixes=('', '_base'))
+    return [(a, b, sorted(g.seed)) for (a, b), g in pairs.groupby(['ran_on', 'ran_on_base'])]
+
+def pair_devices(study, arm, dataset):
+    "Where the pairs ran: one name, 'X vs Y' for pairs across devices, and the seeds of each where they differ"
+    kinds = pair_kinds(study, arm, dataset)
+    names = [a if a == b else f'{a} vs {b}' for a, b, _ in kinds]
+    if len(kinds) == 1: return names[0]
+    return ', '.join(f"{n} (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))})" for n, (_, _, seeds) in zip(names, kinds))
+
+def diffs_table(diffs, study):
+    rows = []
+    for dataset in DATA_NAMES:
+        for arm in ('sar', 'sar_tuned', 'nosn', 'sar_nosn'):
+            acc = diffs[(arm, 'accuracy')].get(dataset)
+            if acc is None: continue
+            ent, jac = diffs[(arm, 'valid_entropy')].get(dataset), diffs[(arm, 'jaccard')].get(dataset)
+            rows.append(dict(dataset=DATA_NAMES[dataset], arm=ARM_NAMES[arm], accuracy_points=fmt_ci(acc), valid_entropy=fmt_ci(ent, 3),
+                             jaccard_points=fmt_ci(jac) if jac else '–', device=pair_devices(study, arm, dataset)))
+    return pd.DataFrame(rows).style.hide(axis='index') if rows else Markdown('No paired runs yet.')
+
+def verdict(r, unit, what):
+    unit = f' {unit}' if unit else ''
+    if r is None: return f'no paired runs yet for {what}'
+    if r['n'] < 2: return f"{what} {r['mean']:+.2f}{unit} on one seed (no interval yet)"
+    if r['lo'] > 0: return f"{what} **higher** by {r['mean']:.2f}{unit} (95% CI {r['lo']:+.2f} to {r['hi']:+.2f}, {r['n']} seeds)"
+    if r['hi'] < 0: return f"{what} **lower** by {-r['mean']:.2f}{unit} (95% CI {r['lo']:+.2f} to {r['hi']:+.2f}, {r['n']} seeds)"
+    return f"{what} **not measurably changed** ({r['mean']:+.2f}{unit}, 95% CI {r['lo']:+.2f} to {r['hi']:+.2f}, {r['n']} seeds)"
+
+def verdict_lines(diffs, sweep, study):
+    "One line per dataset and SAR arm: accuracy, entropy and (composites) Jaccard against the baseline; the λ the sweep chose"
+    lines = []
+    for dataset, name in DATA_NAMES.items():
+        for arm in ('sar', 'sar_tuned'):
+            acc = diffs[(arm, 'accuracy')].get(dataset)
+            if acc is None: continue
+            parts = [verdict(acc, 'points', 'accuracy'), verdict(diffs[(arm, 'valid_entropy')].get(dataset), '', 'test-image spatial entropy')]
+            if dataset.startswith('composites'): parts.append(verdict(diffs[(arm, 'jaccard')].get(dataset), 'points', 'best-head Jaccard'))
+            kinds = pair_kinds(study, arm, dataset)
+            cross = [(a, b, seeds) for a, b, seeds in kinds if a != b]
+            if cross: parts.append(('these pairs cross devices' if len(cross) == len(kinds) else f"{sum(len(k[2]) for k in cross)} of "
+                                    f"{sum(len(k[2]) for k in kinds)} pairs cross devices") + ' (' + '; '.join(f"SAR on the {a}, the baseline on the {b}"
+                                    for a, b, _ in cross) + '; see [the same run on both](#the-same-run-on-the-cpu-and-the-gpu))')
+            lines.append(f"- **{name}, {ARM_NAMES[arm]}** vs the baseline: " + '; '.join(parts) + '.')
+    tuned = chosen_weights(sweep) if len(sweep) else {}
+    if tuned: lines.append('- The λ sweep chose ' + ', '.join(f'{w:g} for {DATA_NAMES[d]}' for d, w in tuned.items())
+                           + ' (where it chose 0.01, the tuned arm is the SAR arm and is not run twice).')
+    return lines
+
+def summary_line(diffs):
+    "One sentence over every SAR arm with at least two seeds: where accuracy, entropy and Jaccard moved, from the intervals"
+    def sides(col):
+        rs = [(d, arm, r) for arm in ('sar', 'sar_tuned') for d, r in diffs[(arm, col)].items() if r['n'] > 1]
+        name = lambda d, arm: f"{DATA_NAMES[d]} ({ARM_NAMES[arm]})"
+        return rs, [name(d, a) for d, a, r in rs if r['lo'] > 0], [name(d, a) for d, a, r in rs if r['hi'] < 0]
+    def moved(rs, up, down, what):
+        if not up and not down: return f"{what} is not measurably changed in any of them"
+        for names, word in ((up, 'higher'), (down, 'lower')):
+            if len(names) == len(rs): return f"{what} is {word}" + (f" in all {len(rs)}" if len(rs) > 1 else '')
+        return f"{what} is " + ' and '.join(p for p in (up and 'higher in ' + ', '.join(up), down and 'lower in ' + ', '.join(down)) if p) + ", not measurably changed in the rest"
+    acc = sides('accuracy')
+    if not acc[0]: return ''
+    parts = [moved(*acc, 'test accuracy'), moved(*sides('valid_entropy'), 'the test-image spatial entropy')]
+    jac = sides('jaccard')
+    if jac[0]: parts.append(moved(*jac, 'the best-head Jaccard') + (f" (in the {len(jac[0])} with object masks)" if len(jac[0]) > 1 else " (the one with object masks)"))
+    return f"In short, over the {len(acc[0])} comparisons of a SAR arm with the baseline (two seeds or more): " + '; '.join(parts) + '.'
+
+def curves_figure(curves, arms=('baseline', 'sar')):
+    "Accuracy on the test part during training, mean over the seeds so far, one panel per dataset that has runs"
+    sets = [d for d in DATA_NAMES if len(curves) and d in set(curves.dataset)]
+    fig, axs = plt.subplots(1, max(len(sets), 1), figsize=(4.2*max(len(sets), 1), 3.2), squeeze=False)
+    for ax, dataset in zip(axs[0], sets):
+        for arm in arms:
+            c = curves[(curves.dataset == dataset) & (curves.arm == arm)].groupby('epoch').accuracy.mean()
+            if len(c): ax.plot(c.index, 100*c.values, label=ARM_NAMES[arm])
+        ax.set(title=DATA_NAMES[dataset], xlabel='epoch', ylabel='accuracy on the test part (%)'); ax.grid(alpha=.3); ax.legend()
+    fig.tight_layout()
+
+# The 2x2 design: SAR (the loss) x nosn (the last block without its attention residual and norm)
+EFFECTS = {'SAR without nosn': ('sar', 'baseline'), 'SAR with nosn': ('sar_nosn', 'nosn'),
+           'nosn without SAR': ('nosn', 'baseline'), 'nosn with SAR': ('sar_nosn', 'sar'),
+           "SAR + nosn vs baseline (the paper's)": ('sar_nosn', 'baseline')}
+INTERACTION = 'interaction (SAR with nosn − SAR without)'
+METRICS = {'accuracy': ('accuracy (points)', 100, 2), 'valid_entropy': ('test-image entropy', 1, 3), 'jaccard': ('best-head Jaccard (points)', 100, 2)}
+FACTORIAL_ARMS = ('baseline', 'sar', 'nosn', 'sar_nosn')
+
+def factorial_effects(study, dataset, col, scale=1.):
+    "{effect: ci}: each simple effect of the 2x2 design and the interaction, as paired differences over the seeds that have both (all four) arms"
+    runs = study[(study.dataset == dataset) & study.arm.isin(FACTORIAL_ARMS)] if len(study) else study
+    wide = runs.pivot_table(index='seed', columns='arm', values=col) if len(runs) else pd.DataFrame()
+    out = {}
+    for name, (a, b) in EFFECTS.items():
+        d = (scale * (wide[a] - wide[b])).dropna() if a in wide and b in wide else pd.Series(dtype=float)
+        out[name] = ci(d.values) if len(d) else None
+    if all(a in wide for a in FACTORIAL_ARMS):
+        d = (scale * ((wide.sar_nosn - wide.nosn) - (wide.sar - wide.baseline))).dropna()
+        out[INTERACTION] = ci(d.values) if len(d) else None
+    else: out[INTERACTION] = None
+    return out
+
+def factorial_table(study, datasets=FACTORIAL_DATASETS):
+    "Per dataset and effect: the paired mean and 95% interval for accuracy, test-image entropy and (composites) Jaccard"
+    rows = []
+    for dataset in datasets:
+        effects = {col: factorial_effects(study, dataset, col, scale) for col, (_, scale, _) in METRICS.items()}
+        for name in [*EFFECTS, INTERACTION]:
+            row = dict(dataset=DATA_NAMES[dataset], effect=name)
+            for col, (label, _, digits) in METRICS.items():
+                r = effects[col][name]
+                row[label] = fmt_ci(r, digits) if r is not None and not (col == 'jaccard' and not dataset.startswith('composites')) else '–'
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+def _sign(r):
+    "+1, -1 or 0: the interval above 0, below 0, or across it (or too few seeds)"
+    if r is None or r['n'] < 2: return 0
+    return 1 if r['lo'] > 0 else -1 if r['hi'] < 0 else 0
+
+def factorial_reading(effects, what='accuracy'):
+    "One sentence from the intervals: which part of the method moves `what`, and whether the parts add up"
+    paper, sar, nosn = effects["SAR + nosn vs baseline (the paper's)"], effects['SAR without nosn'], effects['nosn without SAR']
+    sar_on_nosn, nosn_on_sar, inter = effects['SAR with nosn'], effects['nosn with SAR'], effects[INTERACTION]
+    if paper is None or paper['n'] < 2: return f"*{what}*: too few paired seeds yet"
+    word = {1: 'raises', -1: 'lowers'}
+    if _sign(paper) == 0: head = f"the paper's configuration does not measurably change {what}"
+    else:
+        head = f"the paper's configuration {word[_sign(paper)]} {what}"
+        if _sign(nosn) == _sign(paper) and _sign(sar_on_nosn) == 0: head += ', and nosn carries it: SAR adds nothing measurable on top of nosn'
+        elif _sign(sar_on_nosn) == _sign(paper) and _sign(nosn) == 0: head += ', and it needs SAR: nosn alone does not measurably move it'
+        elif _sign(sar_on_nosn) == _sign(paper) and _sign(nosn_on_sar) == _sign(paper): head += ', and both parts contribute'
+        else: head += ', but neither part alone is measurably responsible'
+    if inter is None or inter['n'] < 2: tail = 'the interaction needs more seeds with all four arms'
+    elif _sign(inter): tail = f"SAR and nosn interact: SAR's effect is {'larger' if _sign(inter) > 0 else 'smaller'} with nosn than without"
+    else: tail = 'no interaction is measurable: within the intervals, the two add up'
+    return f"*{what}*: {head} ({tail})"
+
+def factorial_answer(study, datasets=FACTORIAL_DATASETS):
+    "Markdown bullets: per dataset, the reading for accuracy, entropy and (composites) Jaccard, with the seeds behind it"
+    lines = []
+    for dataset in datasets:
+        runs = study[(study.dataset == dataset) & study.arm.isin(FACTORIAL_ARMS)] if len(study) else study
+        complete = runs.groupby('seed').arm.nunique().eq(len(FACTORIAL_ARMS)).sum() if len(runs) else 0
+        parts = [factorial_reading(factorial_effects(study, dataset, col, scale), label.split(' (')[0])
+                 for col, (label, scale, _) in METRICS.items() if col != 'jaccard' or dataset.startswith('composites')]
+        lines.append(f"- **{DATA_NAMES[dataset]}** ({complete} seed{'s' if complete != 1 else ''} with all four arms): " + '; '.join(parts) + '.')
+    return '\n'.join(lines)
+
+def defaults_follow(study, datasets=FACTORIAL_DATASETS):
+    "Whether SAR with nosn is measurably more accurate than SAR alone on every 2x2 dataset with 5 complete seeds (then nosn should be the default)"
+    reads = [factorial_effects(study, d, 'accuracy', 100)['nosn with SAR'] for d in datasets]
+    if any(r is None or r['n'] < 5 for r in reads): return None  # not decided yet
+    return all(_sign(r) > 0 for r in reads)
