@@ -79,7 +79,8 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--holdout', type=_fraction, default=0., help='validate on this stratified fraction of the training set instead of '
                    'the test set, to choose settings without the test set (default: 0, the test set)')
     p.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], default='auto',
-                   help='auto (default): bf16/fp16 on a GPU; on a CPU, bf16 only where it has bf16 units and measures faster')
+                   help='auto (default): bf16/fp16 on a GPU, fp32 on a CPU (a fixed rule: the same command and seed give the same '
+                        'result under any load); bf16: bf16 autocast, also on a CPU; fp32. The JSON records the choice')
     p.add_argument('--out', type=Path, default=None, help='folder for the model, exported learner, metrics, curves and attention maps')
     p.add_argument('--overwrite', action='store_true', help='replace --out if it already holds files')
     p.add_argument('--cpu', action='store_true', help='train on the CPU even when a GPU is available')
@@ -112,20 +113,26 @@ def _end_process_group(wait:bool=False):
     dist.destroy_process_group()
 
 def main(argv:list[str]|None=None, # the options (default: `sys.argv[1:]`)
-        )->int: # exit code: 0 done, 1 a bug (with its traceback), 2 bad input, 130 interrupted
+        )->int: # exit code: 0 done, 1 a bug (with its traceback) or a full disk, 2 bad input, 130 interrupted, 143 terminated
     "The `sar-train` command: bad input is one line on stderr and exit code 2; anything else keeps its traceback"
-    from sar_nb.train import TrainRun, ConfigError
+    from sar_nb.train import TrainRun, ConfigError, Terminated, NoSpaceError, sigterm_raises
     from sar_nb.data import DataError
     from fastai.torch_core import rank_distrib
     args = train_parser().parse_args(argv)
     try:
-        try: run = TrainRun(**_train_kwargs(args))  # checks the options, the data and --out; nothing has trained yet
-        except (ConfigError, DataError) as e:
-            print(_one_line(e), file=sys.stderr); return 2
-        result = run.fit()
+        with sigterm_raises():  # SIGTERM while loading data is cleaned up too
+            try:
+                run = TrainRun(**_train_kwargs(args))  # checks the options, the data and --out; nothing has trained yet
+                result = run.fit()
+            except (ConfigError, DataError) as e:
+                print(_one_line(e), file=sys.stderr); return 2
+            except NoSpaceError as e:
+                print(f"sar-train: error: {e.strerror}", file=sys.stderr); return 1
         _end_process_group(wait=True)
     except KeyboardInterrupt as e:
-        print(f"sar-train: {e or 'interrupted before training'}", file=sys.stderr); return 130
+        terminated = isinstance(e, Terminated)
+        print(f"sar-train: {e or ('terminated' if terminated else 'interrupted') + ' before training'}", file=sys.stderr)
+        return 143 if terminated else 130
     finally: _end_process_group()
     if rank_distrib() == 0:  # the per-epoch history is in --out (metrics.json, history.csv)
         print(json.dumps({k: v for k, v in result.items() if k != 'history'}, allow_nan=False), flush=True)
