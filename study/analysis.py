@@ -37,9 +37,9 @@ def fmt_ci(r, digits=1):
     return f"{r['mean']:+.{digits}f} [{r['lo']:+.{digits}f}, {r['hi']:+.{digits}f}] (n={r['n']})" if r['n'] > 1 else f"{r['mean']:+.{digits}f} (n=1)"
 
 def short_device(d):
-    "'CPU', or the GPU's model ('H100 80GB HBM3'); the CSVs of runs from before the `device` column are CPU runs"
+    "'CPU', or the GPU's model ('H100' for 'cuda: NVIDIA H100 80GB HBM3'); the CSVs of runs from before the `device` column are CPU runs"
     d = 'cpu' if pd.isna(d) else str(d)
-    return 'CPU' if d == 'cpu' else d.split(': ', 1)[-1].replace('NVIDIA ', '')
+    return 'CPU' if d == 'cpu' else d.split(': ', 1)[-1].replace('NVIDIA ', '').split()[0]
 
 def with_devices(study):
     "`study` with a `ran_on` column: the short name of the device that ran each run"
@@ -88,14 +88,14 @@ def minutes(runs):
     return f'{m.iloc[0]:.1f}' if len(m) == 1 else ', '.join(f'{v:.1f} ({d})' for d, v in m.items())
 
 def results_table(study):
-    "Per dataset and arm: runs, λ, top-1 and Jaccard (%), the spatial entropies (mean ± sd over seeds), minutes per run"
+    "Per dataset and arm: runs, devices, top-1 and Jaccard (%), the spatial entropies (mean ± sd over seeds), minutes per run"
     s = with_devices(study)
     return (s.groupby(['dataset', 'arm'], sort=False)
-            .agg(runs=('seed', 'count'), device=('ran_on', lambda s: ', '.join(sorted(set(s)))), weight=('weight', 'first'), epochs=('epochs', 'first'), top1=('accuracy', lambda s: mean_sd(s, 100)),
+            .agg(runs=('seed', 'count'), device=('ran_on', lambda s: ', '.join(sorted(set(s)))), top1=('accuracy', lambda s: mean_sd(s, 100)),
                  valid_entropy=('valid_entropy', lambda s: mean_sd(s, 1, 3)), train_entropy=('train_entropy', lambda s: mean_sd(s, 1, 3)),
                  jaccard=('jaccard', lambda s: mean_sd(s, 100)), minutes=('seconds', lambda sec: minutes(s.loc[sec.index])))
             .reindex(pd.MultiIndex.from_product([list(DATA_NAMES), list(ARM_NAMES)])).dropna(subset=['runs'])
-            .astype({'runs': int, 'epochs': int}).rename(index=DATA_NAMES, level=0).rename(index=ARM_NAMES, level=1))
+            .astype({'runs': int}).rename(index=DATA_NAMES, level=0).rename(index=ARM_NAMES, level=1))
 
 def paired_diffs(study):
     "{(arm, column): {dataset: ci}}: each arm minus the baseline, seed by seed"
@@ -234,16 +234,17 @@ def factorial_reading(effects, what='accuracy'):
     paper, sar, nosn = effects["SAR + nosn vs baseline (the paper's)"], effects['SAR without nosn'], effects['nosn without SAR']
     sar_on_nosn, nosn_on_sar, inter = effects['SAR with nosn'], effects['nosn with SAR'], effects[INTERACTION]
     if paper is None or paper['n'] < 2: return f"*{what}*: too few paired seeds yet"
-    word = {1: 'raises', -1: 'lowers'}
-    if _sign(paper) == 0: head = f"the paper's configuration does not measurably change {what}"
+    word, interval = {1: 'raises', -1: 'lowers'}, lambda r: f"{r['mean']:+.2f}, 95% CI {r['lo']:+.2f} to {r['hi']:+.2f}, {r['n']} seeds"
+    if _sign(paper) == 0: head = f"the paper's configuration does not measurably change {what} ({interval(paper)})"
     else:
-        head = f"the paper's configuration {word[_sign(paper)]} {what}"
-        if _sign(nosn) == _sign(paper) and _sign(sar_on_nosn) == 0: head += ', and nosn carries it: SAR adds nothing measurable on top of nosn'
+        head = f"the paper's configuration {word[_sign(paper)]} {what} ({interval(paper)})"
+        if nosn is None or sar_on_nosn is None: head += '; which part carries it needs the nosn arm'
+        elif _sign(nosn) == _sign(paper) and _sign(sar_on_nosn) == 0: head += ', and nosn carries it: SAR adds nothing measurable on top of nosn'
         elif _sign(sar_on_nosn) == _sign(paper) and _sign(nosn) == 0: head += ', and it needs SAR: nosn alone does not measurably move it'
         elif _sign(sar_on_nosn) == _sign(paper) and _sign(nosn_on_sar) == _sign(paper): head += ', and both parts contribute'
         else: head += ', but neither part alone is measurably responsible'
-    if inter is None or inter['n'] < 2: tail = 'the interaction needs more seeds with all four arms'
-    elif _sign(inter): tail = f"SAR and nosn interact: SAR's effect is {'larger' if _sign(inter) > 0 else 'smaller'} with nosn than without"
+    if inter is None or inter['n'] < 2: return f"*{what}*: {head}"  # the interaction needs seeds with all four arms
+    if _sign(inter): tail = f"SAR and nosn interact: SAR's effect is {'larger' if _sign(inter) > 0 else 'smaller'} with nosn than without"
     else: tail = 'no interaction is measurable: within the intervals, the two add up'
     return f"*{what}*: {head} ({tail})"
 
@@ -255,7 +256,8 @@ def factorial_answer(study, datasets=FACTORIAL_DATASETS):
         complete = runs.groupby('seed').arm.nunique().eq(len(FACTORIAL_ARMS)).sum() if len(runs) else 0
         parts = [factorial_reading(factorial_effects(study, dataset, col, scale), label.split(' (')[0])
                  for col, (label, scale, _) in METRICS.items() if col != 'jaccard' or dataset.startswith('composites')]
-        lines.append(f"- **{DATA_NAMES[dataset]}** ({complete} seed{'s' if complete != 1 else ''} with all four arms): " + '; '.join(parts) + '.')
+        seeds = f"{complete} seed{'s' if complete != 1 else ''} with all four arms" + ('' if complete > 1 else '; the interaction needs at least two')
+        lines.append(f"- **{DATA_NAMES[dataset]}** ({seeds}):\n" + '\n'.join(f'  - {p}.' for p in parts))
     return '\n'.join(lines)
 
 def defaults_follow(study, datasets=FACTORIAL_DATASETS):

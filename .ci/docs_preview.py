@@ -1,0 +1,244 @@
+"""A preview of the docs site without Quarto, checked as a reader would find it.
+
+    python .ci/docs_preview.py OUT                  # build OUT/*.html, then check every page
+    python .ci/docs_preview.py OUT --screenshots    # ... and screenshot each page with headless Chromium (OUT/shots/)
+
+It takes nbdev's processed notebooks (`nbdev.serve.proc_nbs`, what `nbdev-docs` hands to Quarto: hidden and exported
+cells already turned into `show_doc` or removed, directives normalised) and renders each to one HTML page, named as
+nbdev names it (its `output-file`: `00_entropy.ipynb` -> `entropy.html`, `index.ipynb` -> `index.html`), honouring the
+Quarto cell options that remain (`echo: false`, `output: false`, `output: asis`, `include: false`), with a sidebar in
+the notebooks' order, `nbs/images` copied, and maths as MathML (latex2mathml: offline, no script). The real site is
+still built by Quarto (`nbdev-docs`) where it exists; this is for looking at pages and checking them where it does not.
+
+The checks fail (exit 1) when a page shows a cell directive (`#| ...`, or `| echo: false` as a heading), the code of a
+cell the notebook hides, pandas' `[N rows x M columns]` text where a table was meant, an image that is not in OUT, or a
+link to a page or `#anchor` that does not exist.
+"""
+import argparse, html, json, re, shutil, subprocess, sys
+from pathlib import Path
+
+from latex2mathml.converter import convert as latex_to_mathml
+from markdown_it import MarkdownIt
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS, PROC = ROOT/'nbs', ROOT/'_proc'
+HIDDEN = ('#| hide', '#| include: false', '#| export', '#| exports', '#| exporti', '#| default_exp')
+
+
+# ---- reading the processed notebooks
+def frontmatter(nb)->dict:
+    "The YAML front matter nbdev puts in a raw first cell (title, description, output-file), as a dict of strings"
+    raw = next((''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'raw'), '')
+    out, key = {}, None
+    for line in raw.strip().strip('-').splitlines():
+        m = re.match(r'^([\w-]+):\s*(.*)$', line)
+        if m: key, value = m.groups(); out[key] = value.strip()
+        elif key and line.startswith('  '): out[key] += ' ' + line.strip()
+    return {k: v[1:-1].replace("''", "'") if v[:1] == v[-1:] == "'" else v for k, v in out.items()}
+
+def page_name(nb_path:Path, meta:dict)->str:
+    "The page nbdev/Quarto make of a notebook"
+    return meta.get('output-file') or re.sub(r'^\d+[a-z]?_', '', nb_path.stem) + '.html'
+
+def cell_options(src:str)->dict:
+    "Quarto's `#| key: value` options at the top of a code cell"
+    opts = {}
+    for line in src.splitlines():
+        m = re.match(r'^#\|\s*([\w-]+)\s*:\s*(.*)$', line)
+        if m: opts[m.group(1)] = m.group(2).strip()
+        elif not line.startswith('#|'): break
+    return opts
+
+def strip_options(src:str)->str:
+    return '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip('\n')
+
+
+# ---- markdown with maths, heading ids as pandoc makes them, links to notebooks as links to their pages
+def slug(text:str)->str:
+    "Pandoc's automatic identifier: punctuation but _-. dropped, spaces to hyphens, lower case, up to the first letter dropped"
+    text = re.sub(r'[^\w\s.-]', '', text, flags=re.UNICODE).strip().lower()
+    text = re.sub(r'\s', '-', text)
+    text = re.sub(r'^[^a-z]+', '', text)
+    return text or 'section'
+
+MATH = re.compile(r'(```.*?```|`[^`\n]*`)|\$\$(.+?)\$\$|\$([^$\n]+?)\$', re.S)
+
+class Renderer:
+    def __init__(self, pages:dict):
+        self.pages, self.md = pages, MarkdownIt('commonmark', {'html': True}).enable(['table', 'strikethrough'])
+        self.md.core.ruler.push('heading_ids', self._heading_ids)
+        self.ids = set()
+
+    def _heading_ids(self, state):
+        tokens = state.tokens
+        for i, tok in enumerate(tokens):
+            if tok.type == 'heading_open':
+                text = ''.join(t.content for t in tokens[i+1].children or [] if t.type in ('text', 'code_inline'))
+                base = slug(text); hid, n = base, 1
+                while hid in self.ids: hid, n = f'{base}-{n}', n + 1
+                self.ids.add(hid); tok.attrSet('id', hid)
+            if tok.type == 'inline':
+                for t in tok.children or []:
+                    if t.type == 'link_open': t.attrSet('href', self.link(t.attrGet('href')))
+
+    def link(self, href:str)->str:
+        "A link to a notebook becomes a link to its page"
+        m = re.match(r'^([\w.-]+)\.ipynb(#.*)?$', href or '')
+        return self.pages.get(m.group(1), m.group(1) + '.html') + (m.group(2) or '') if m else href
+
+    def markdown(self, text:str)->str:
+        maths = []
+        def protect(m):
+            if m.group(1): return m.group(1)  # code: as it is
+            display = m.group(2) is not None
+            maths.append(latex_to_mathml((m.group(2) if display else m.group(3)).strip(), display='block' if display else 'inline'))
+            return f'MATHPLACEHOLDER{len(maths)-1}X'
+        text = re.sub(r'(\]\([^)\s]*\))\{[^}\n]*\}', r'\1', text)  # pandoc link attributes ({target=...}): Quarto's, not markdown's
+        out = self.md.render(MATH.sub(protect, text))
+        return re.sub(r'MATHPLACEHOLDER(\d+)X', lambda m: maths[int(m.group(1))], out)
+
+
+def inline(text:str)->str:
+    "A title as Quarto shows it: escaped, with `code` spans"
+    return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(text))
+
+def render_output(o, opts, r:Renderer)->str:
+    kind = o.get('output_type')
+    if kind == 'stream': return f'<pre class="output {o.get("name", "")}">{html.escape("".join(o["text"]))}</pre>'
+    if kind == 'error': return f'<pre class="output error">{html.escape(chr(10).join(o.get("traceback", [])))}</pre>'
+    data = o.get('data', {})
+    if 'text/markdown' in data: return f'<div class="output markdown">{r.markdown("".join(data["text/markdown"]))}</div>'
+    if 'text/html' in data: return f'<div class="output html">{"".join(data["text/html"])}</div>'
+    for mime in ('image/png', 'image/jpeg'):
+        if mime in data: return f'<div class="output figure"><img src="data:{mime};base64,{"".join(data[mime]).strip()}"></div>'
+    if 'text/plain' in data: return f'<pre class="output">{html.escape("".join(data["text/plain"]))}</pre>'
+    return ''
+
+def render_page(nb, meta, r:Renderer)->str:
+    parts = [f'<h1 class="title">{inline(meta.get("title", ""))}</h1>']
+    if meta.get('description'): parts.append(f'<p class="description">{r.markdown(meta["description"])[3:-5]}</p>')
+    for c in nb['cells']:
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'markdown':
+            if src.startswith('<!-- WARNING'): continue
+            parts.append(r.markdown(src)); continue
+        if c['cell_type'] != 'code': continue
+        opts = cell_options(src)
+        if opts.get('include') == 'false': continue
+        code = strip_options(src)
+        if opts.get('echo') != 'false' and code: parts.append(f'<pre class="code"><code>{html.escape(code)}</code></pre>')
+        if opts.get('output') != 'false': parts.extend(render_output(o, opts, r) for o in c.get('outputs', []))
+    return '\n'.join(parts)
+
+STYLE = """
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; }
+nav { position: fixed; top: 0; bottom: 0; left: 0; width: 210px; overflow-y: auto; padding: 1.2rem 1rem; background: #f5f7fa; border-right: 1px solid #dde; }
+nav a { display: block; padding: .25rem 0; color: #2a5db0; text-decoration: none; } nav a.current { font-weight: 600; color: #111; }
+nav .site { font-size: 1.2rem; font-weight: 700; margin-bottom: .8rem; }
+main { margin-left: 250px; max-width: 980px; padding: 1rem 2rem 4rem; }
+h1.title { margin-bottom: .2rem; } p.description { color: #555; font-size: 1.1rem; margin-top: 0; }
+pre { background: #f6f8fa; padding: .6rem .8rem; overflow-x: auto; font-size: 13.5px; border-radius: 4px; }
+pre.output { background: #fff; border-left: 3px solid #dde; } pre.error { border-left-color: #c33; }
+table { border-collapse: collapse; margin: .6rem 0; font-size: 14px; } th, td { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f5f7fa; }
+div.output { overflow-x: auto; } div.output img, main img { max-width: 100%; }
+code { font-size: 90%; } p code, li code, td code { background: #f1f3f5; padding: 0 .2rem; border-radius: 3px; }
+"""
+
+def layout(body, title, pages_nav, current)->str:
+    nav = ''.join(f'<a href="{p}"{" class=current" if p == current else ""}>{inline(t)}</a>' for p, t in pages_nav)
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title.replace("`", ""))} – sar_nb</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style>'
+            f'<link rel="stylesheet" href="styles.css"></head><body><nav><div class="site">sar_nb</div>{nav}</nav>'
+            f'<main>{body}</main></body></html>')
+
+
+# ---- checks
+TAG = re.compile(r'<[^>]+>')
+
+def visible_text(page:str)->str:
+    page = re.sub(r'<(style|script|math)\b.*?</\1>', ' ', page, flags=re.S)
+    return html.unescape(TAG.sub(' ', page))
+
+def hidden_code(nb_path:Path)->list[str]:
+    "The code of the cells the source notebook hides, as it would appear on a page if shown"
+    out = []
+    for c in json.loads(nb_path.read_text())['cells']:
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'code' and any(l.strip() in HIDDEN for l in src.splitlines()[:3]) and '#| export' not in src:
+            code = strip_options(src)
+            if len(code) > 40: out.append(code)
+    return out
+
+def check(out:Path, built:dict)->list[str]:
+    problems = []
+    ids = {name: set(re.findall(r'\bid="([^"]+)"', page)) for name, (page, _) in built.items()}
+    for name, (page, source) in built.items():
+        main = page.split('<main>', 1)[1]
+        text = visible_text(main)
+        for line in text.splitlines():
+            if re.match(r'^\s*(#\||\|\s*(echo|output|hide|include|export)\b)', line): problems.append(f'{name}: shows a directive: {line.strip()!r}')
+        for m in re.finditer(r'\[\d+ rows x \d+ columns\]', text): problems.append(f'{name}: shows pandas\' {m.group(0)} where a table was meant')
+        escaped = html.unescape(main)
+        for code in hidden_code(source):
+            if code in escaped: problems.append(f'{name}: shows the code of a hidden cell: {code.splitlines()[0]!r}')
+        for src in re.findall(r'<img\b[^>]*\bsrc="([^"]+)"', main):
+            if not re.match(r'^(data:|https?:)', src) and not (out/src).is_file(): problems.append(f'{name}: image {src} is missing')
+        for href in re.findall(r'<a\b[^>]*\bhref="([^"]*)"', main):
+            if re.match(r'^(https?:|mailto:|/blob/)', href): continue  # elsewhere; /blob/...: show_doc's link to the source in the repository
+            target, _, anchor = href.lstrip('/').partition('#')  # nbdev's doc links are site-absolute (site-url: /)
+            target = target or name
+            if target not in built:
+                if not (out/target).exists(): problems.append(f'{name}: link to {href}: no page {target}')
+                continue
+            if anchor and anchor not in ids[target]: problems.append(f'{name}: link to {href}: {target} has no #{anchor}')
+    return problems
+
+
+def screenshots(out:Path, names):
+    "A full-width screenshot of the top of every page (what a reader sees first) and of the whole page"
+    browser = shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome')
+    if browser is None: sys.exit('--screenshots needs Chromium (Debian: apt-get install chromium)')
+    shots = out/'shots'; shots.mkdir(exist_ok=True)
+    for name in names:
+        for suffix, size in (('', '1280,900'), ('-full', '1280,12000')):
+            subprocess.run([browser, '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', f'--window-size={size}',
+                            f'--screenshot={shots/(Path(name).stem + suffix + ".png")}', (out/name).resolve().as_uri()],
+                           capture_output=True, timeout=120)
+    print(f'screenshots in {shots}')
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('out', type=Path, help='folder for the HTML pages')
+    p.add_argument('--no-proc', action='store_true', help='use the _proc/ folder as it is (do not run proc_nbs first)')
+    p.add_argument('--screenshots', action='store_true', help='screenshot every page with headless Chromium')
+    args = p.parse_args()
+    if not args.no_proc:
+        from nbdev.serve import proc_nbs
+        proc_nbs(n_workers=2)
+    out = args.out; out.mkdir(parents=True, exist_ok=True)
+    nbs = sorted(PROC.glob('*.ipynb'), key=lambda f: (f.stem != 'index', f.stem))
+    nbs = [f for f in nbs if not f.name.startswith('_')]
+    loaded = {f: json.loads(f.read_text()) for f in nbs}
+    metas = {f: frontmatter(nb) for f, nb in loaded.items()}
+    names = {f.stem: page_name(f, metas[f]) for f in nbs}
+    nav = [(names[f.stem], metas[f].get('title', f.stem)) for f in nbs]
+    built = {}
+    for f in nbs:
+        r = Renderer(names)
+        body = render_page(loaded[f], metas[f], r)
+        page = layout(body, metas[f].get('title', f.stem), nav, names[f.stem])
+        (out/names[f.stem]).write_text(page)
+        built[names[f.stem]] = (page, NBS/f.name)
+    if (NBS/'images').is_dir(): shutil.copytree(NBS/'images', out/'images', dirs_exist_ok=True)
+    if (NBS/'styles.css').is_file(): shutil.copy(NBS/'styles.css', out/'styles.css')
+    print(f'{len(built)} pages in {out}: ' + ', '.join(built))
+    if args.screenshots: screenshots(out, built)
+    problems = check(out, built)
+    for problem in problems: print('PROBLEM:', problem)
+    print(f'docs preview: {len(built)} pages, {len(problems)} problems')
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == '__main__': main()
