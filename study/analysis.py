@@ -12,11 +12,14 @@ from scipy import stats
 from IPython.display import Markdown
 
 ARM_NAMES = {'baseline': 'baseline', 'sar': 'SAR (λ = 0.01)', 'sar_tuned': 'SAR (tuned λ)', 'nosn': 'nosn', 'sar_nosn': 'SAR + nosn'}
-DATA_NAMES = {'fmnist_1k': 'Fashion-MNIST 1k', 'fmnist_4k': 'Fashion-MNIST 4k', 'composites_4k': 'composites 4k'}
+DATA_NAMES = {'fmnist_1k': 'Fashion-MNIST 1k', 'fmnist_4k': 'Fashion-MNIST 4k', 'composites_4k': 'composites 4k',
+              'composites_1k_g14': 'composites 1k, 14×14 grid', 'composites_1k_g8': 'composites 1k, 8×8 grid'}
+GRID_PAIR = ('composites_1k_g14', 'composites_1k_g8')  # the same scenes at 56 px, 4-px or 7-px patches
 FACTORIAL_DATASETS = ('composites_4k', 'fmnist_1k')  # where the 2x2 design (SAR x nosn) runs: every arm, 5 seeds
 
 def planned_seeds(dataset, arm):
-    "Seeds planned for an arm: 5 each, the nosn arms only where the 2x2 design runs (Fashion-MNIST 4k: SAR + nosn on 2)"
+    "Seeds planned for an arm: 5 each, the nosn arms only where the 2x2 design runs (Fashion-MNIST 4k: SAR + nosn on 2); the grid study: no tuned arm"
+    if dataset in GRID_PAIR: return 0 if arm == 'sar_tuned' else 5
     if arm in ('nosn', 'sar_nosn') and dataset not in FACTORIAL_DATASETS: return 2 if arm == 'sar_nosn' else 0
     return 5
 
@@ -265,3 +268,28 @@ def defaults_follow(study, datasets=FACTORIAL_DATASETS):
     reads = [factorial_effects(study, d, 'accuracy', 100)['nosn with SAR'] for d in datasets]
     if any(r is None or r['n'] < 5 for r in reads): return None  # not decided yet
     return all(_sign(r) > 0 for r in reads)
+
+
+def grid_contrast(study, arm, col='accuracy', scale=100.):
+    "ci of (arm − baseline at 14×14) − (arm − baseline at 8×8), paired by seed over the seeds with both arms at both grids; None before"
+    runs = study[study.dataset.isin(GRID_PAIR) & study.arm.isin(['baseline', arm])] if len(study) else study
+    if not len(runs): return None
+    wide = runs.pivot_table(index='seed', columns=['dataset', 'arm'], values=col)
+    need = [(d, a) for d in GRID_PAIR for a in ('baseline', arm)]
+    if any(k not in wide for k in need): return None
+    fine, coarse = (scale * (wide[(d, arm)] - wide[(d, 'baseline')]) for d in GRID_PAIR)
+    d = (fine - coarse).dropna()
+    return ci(d.values) if len(d) else None
+
+def grid_table(study, arms=('sar', 'nosn', 'sar_nosn')):
+    "Per arm and metric: its paired effect at each grid and the grid contrast (14×14 minus 8×8)"
+    rows = []
+    for arm in arms:
+        for col, (label, scale, digits) in METRICS.items():
+            name = next(k for k, v in EFFECTS.items() if v == (arm, 'baseline'))  # the arm against the baseline
+            effects = [factorial_effects(study, d, col, scale)[name] for d in GRID_PAIR]
+            contrast = grid_contrast(study, arm, col, scale)
+            if all(e is None for e in effects) and contrast is None: continue
+            rows.append({'arm vs baseline': ARM_NAMES[arm], 'measure': label, 'at 14×14': fmt_ci(effects[0], digits) if effects[0] else '–',
+                         'at 8×8': fmt_ci(effects[1], digits) if effects[1] else '–', '14×14 − 8×8': fmt_ci(contrast, digits) if contrast else '–'})
+    return pd.DataFrame(rows)
