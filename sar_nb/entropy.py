@@ -14,7 +14,7 @@ try: import cv2
 except ImportError: cv2 = None
 
 # %% auto #0
-__all__ = ['connected_components', 'spatial_entropy']
+__all__ = ['HOST_CELLS', 'connected_components', 'spatial_entropy']
 
 # %% ../nbs/00_entropy.ipynb #c6f4d992
 def _stack(maps:Tensor, # (M, h, w)
@@ -164,7 +164,7 @@ def _blob_index(fg:Tensor, # bool maps with an empty last row (M, h+1, w)
 
 # %% ../nbs/00_entropy.ipynb #1aa3d35d
 class _SpatialEntropy(torch.autograd.Function):
-    "Spatial entropy of maps `s` (M, N) on a `grid` of N cells, with a hand-written backward"
+    "Spatial entropy of maps `s` (M, N) on a `grid` of N cells, with a hand-written backward, in torch on any device"
     @staticmethod
     def forward(ctx, s:Tensor, grid:tuple, method:str|None, one_thread:bool=False):
         with _one_thread(s.device, one_thread):
@@ -197,6 +197,40 @@ class _SpatialEntropy(torch.autograd.Function):
             grad_mean = grad_cells.sum((1, 2), keepdim=True).div_(gh*gw)  # the mean threshold's share
             return torch.sub(grad_cells[:, :gh], grad_mean).view(M, gh*gw), None, None, None
 
+# %% ../nbs/00_entropy.ipynb #3f43ef95
+HOST_CELLS = 2**16  # up to this many cells, the CPU passes run in numpy (faster there; torch's, on several threads, above)
+
+class _HostSpatialEntropy(torch.autograd.Function):
+    "`_SpatialEntropy` for CPU tensors labelled by OpenCV or scipy: the same passes in numpy, in float64"
+    @staticmethod
+    def forward(ctx, s:Tensor, grid:tuple, method:str):
+        (M, N), (gh, gw) = s.shape, grid
+        x = s.detach().numpy().astype(np.float64)
+        mean = x.mean(1)
+        finite = np.isfinite(mean)  # a NaN or inf score makes its map's mean non-finite, and a NaN mean puts no cell above it
+        a = x - np.where(finite, mean, np.nan)[:, None]
+        stacked = np.zeros((M, gh+1, gw), bool)  # the labellers' layout: an empty row under each map
+        stacked[:, :gh] = (a > 0).reshape(M, gh, gw)
+        labels, counts = _label_host(torch.from_numpy(stacked), method)  # numbered across maps, map after map
+        labels = labels.numpy()[:, :gh].reshape(M, N)
+        blob_map = np.repeat(np.arange(M), counts.numpy())  # the map of each blob
+        mass = np.bincount(labels.ravel(), weights=(a + 1e-9).ravel(), minlength=len(blob_map) + 1)[1:]  # bin 0: outside blobs
+        total = np.bincount(blob_map, weights=mass, minlength=M)[blob_map]
+        p = mass / total
+        log_p = np.log(p)
+        entropy = -np.bincount(blob_map, weights=p * log_p, minlength=M).astype(np.float64)  # (bincount of no blob: ints)
+        entropy[~finite] = np.nan
+        ctx.host = labels, -(log_p + entropy[blob_map]) / total, blob_map  # dH/dmass of each blob
+        return torch.from_numpy(entropy).to(s.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_entropy:Tensor):
+        labels, dH_dmass, blob_map = ctx.host
+        g = grad_entropy.detach().numpy().astype(np.float64)
+        grad_cells = np.concatenate(([0.], dH_dmass * g[blob_map]))[labels]  # 0 outside blobs
+        grad = grad_cells - grad_cells.mean(1, keepdims=True)  # the mean threshold's share
+        return torch.from_numpy(grad).to(grad_entropy.dtype), None, None
+
 # %% ../nbs/00_entropy.ipynb #b2041083
 def _overflow_scale(s:Tensor)->Tensor:
     "1 for each map (row of `s`), or, for a finite map above 1e30, a divisor bringing it to 1e30: its sums (mean, masses) cannot overflow"
@@ -207,7 +241,7 @@ def spatial_entropy(scores:Tensor, # CLS-to-patch scores, (B, H, N): images, hea
                     grid:tuple[int, int], # the patch grid (gh, gw), gh*gw == N
                     reduction:str='mean', # 'mean' (over images and heads), 'sum' or 'none' for (B, H)
                     method:str|None=None, # labeller: 'opencv', 'scipy', 'torch'; None picks by device
-                    one_thread:bool=False, # on a CPU, run the passes on one torch thread (see above)
+                    one_thread:bool=False, # method='torch' on a CPU: run its passes on one torch thread (see above)
                    )->Tensor: # float32 (float64 for float64 scores)
     "Spatial entropy of each (image, head) map of `scores` laid out on `grid` (Peruzzo et al. 2022)"
     if not isinstance(scores, Tensor) or scores.ndim != 3:
@@ -221,9 +255,10 @@ def spatial_entropy(scores:Tensor, # CLS-to-patch scores, (B, H, N): images, hea
     if gh*gw != N:
         raise ValueError(f"grid {(gh, gw)} has {gh*gw} cells but scores has {N} patches per map: pass the "
                          "patch grid (e.g. vit.patch_embed.grid_size) and patch tokens only (no CLS/register tokens)")
-    dtype = torch.float64 if scores.dtype == torch.float64 else torch.float32
+    dtype, method = torch.float64 if scores.dtype == torch.float64 else torch.float32, _resolve_method(method, scores.device)
     with torch.autocast(scores.device.type, enabled=False):
         s = scores.to(dtype).reshape(B*H, N)
-        s = s / _overflow_scale(s)  # exactly `s` unless a map is so large that sums of it would overflow
-        entropy = _SpatialEntropy.apply(s, (gh, gw), method, one_thread).view(B, H) if B*H else s.new_zeros(B, H)
+        if not B*H: entropy = s.new_zeros(B, H)
+        elif method != 'torch' and s.numel() <= HOST_CELLS: entropy = _HostSpatialEntropy.apply(s, (gh, gw), method).view(B, H)
+        else: entropy = _SpatialEntropy.apply(s / _overflow_scale(s), (gh, gw), method, one_thread).view(B, H)  # s / 1 unless huge
         return entropy.mean() if reduction == 'mean' else entropy.sum() if reduction == 'sum' else entropy
