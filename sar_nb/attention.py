@@ -11,8 +11,8 @@ from timm.layers import Attention
 from timm.models.vision_transformer import VisionTransformer, Block
 
 # %% auto #0
-__all__ = ['find_vit', 'check_vit', 'cls_scores_from_qkv', 'AttentionCapture', 'attention_probs_slow', 'CountSDPA', 'NoSkipBlock',
-           'remove_last_skip', 'cls_attention_maps', 'show_cls_attention']
+__all__ = ['find_vit', 'check_vit', 'cls_scores_from_qkv', 'AttentionCapture', 'NoSkipBlock', 'remove_last_skip',
+           'cls_attention_maps', 'show_cls_attention']
 
 # %% ../nbs/01_attention.ipynb #f64388d2
 def find_vit(model:nn.Module)->VisionTransformer:
@@ -116,25 +116,6 @@ class AttentionCapture:
         with torch.autocast(self.qkv.device.type, enabled=False):
             scores = cls_scores_from_qkv(self.vit.blocks[-1].attn, self.qkv, all_keys=True)
         return scores.softmax(-1)[:, :, self.num_prefix_tokens:].unflatten(-1, self.grid)
-
-# %% ../nbs/01_attention.ipynb #73018aac
-def attention_probs_slow(model:nn.Module, xb:Tensor)->Tensor:
-    "Reference: the last block's full attention probabilities `(B, H, T, T)`, computed unfused on a copy of `model`"
-    slow = copy.deepcopy(model).eval()
-    attn = find_vit(slow).blocks[-1].attn
-    attn.fused_attn, probs = False, []
-    handle = attn.attn_drop.register_forward_hook(lambda m, args, out: probs.append(args[0]))
-    with torch.no_grad(): slow(xb)
-    handle.remove()
-    return probs[0]
-
-# %% ../nbs/01_attention.ipynb #9091953e
-class CountSDPA(torch.overrides.TorchFunctionMode):
-    "Count calls of `F.scaled_dot_product_attention` inside the context"
-    def __init__(self): super().__init__(); self.calls = 0
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func is F.scaled_dot_product_attention: self.calls += 1
-        return func(*args, **(kwargs or {}))
 
 # %% ../nbs/01_attention.ipynb #c477632a
 class NoSkipBlock(Block):

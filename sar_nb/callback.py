@@ -17,8 +17,7 @@ from .attention import AttentionCapture
 
 
 # %% auto #0
-__all__ = ['sar_schedule', 'distributed_mean', 'add_metric_column', 'remove_metric_column', 'fitting', 'check_weight',
-           'SARCallback', 'ValidAttentionMetric', 'ValidEntropy']
+__all__ = ['sar_schedule', 'check_weight', 'SARCallback', 'ValidAttentionMetric', 'ValidEntropy']
 
 # %% ../nbs/02_callback.ipynb #6faffbdc
 def sar_schedule(n_epoch:int, # length of training
@@ -70,8 +69,9 @@ def check_weight(weight, # λ: a Python, numpy or 0-d torch real number
         raise ValueError(f"{name} must be a number or a fastai schedule (e.g. SchedCos(0.01, 0)), got {weight!r}")
     value = float(weight)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}: λ weighs the spatial entropy that SAR "
-                         "minimises (the paper uses 0.01; 0 switches the term off)")
+        why = (": λ weighs the spatial entropy that SAR minimises (the paper uses 0.01; 0 switches the term off)"
+               if name in ('weight', 'the weight schedule') else '')  # not for mixup, cutmix, ...
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}{why}")
     return value
 
 class SARCallback(Callback):

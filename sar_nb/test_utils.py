@@ -4,11 +4,12 @@
 
 # %% ../nbs/97_test_utils.ipynb #e8540d09
 from __future__ import annotations
+import copy
 from contextlib import contextmanager
 from unittest.mock import patch
 import numpy as np, timm, torch, torch.nn.functional as F
 import scipy.ndimage as ndi
-from torch import Tensor
+from torch import Tensor, nn
 from fastai.basics import Learner, Datasets, ItemGetter, Categorize, CrossEntropyLossFlat, accuracy, set_seed
 from fastai.callback.core import Callback
 from .attention import find_vit
@@ -16,9 +17,27 @@ from .callback import SARCallback
 from .entropy import spatial_entropy
 
 # %% auto #0
-__all__ = ['scattered_maps', 'blobby_maps', 'spiral_mask', 'snake_mask', 'adversarial_masks', 'canonical', 'check_labels',
-           'synthetic_dls', 'tiny_vit', 'tiny_learner', 'n_hooks', 'Probe', 'entropy_by_hand', 'Grads', 'grads_of',
-           'entropy_replaced_by']
+__all__ = ['attention_probs_slow', 'CountSDPA', 'scattered_maps', 'blobby_maps', 'spiral_mask', 'snake_mask', 'adversarial_masks',
+           'canonical', 'check_labels', 'synthetic_dls', 'tiny_vit', 'tiny_learner', 'n_hooks', 'Probe',
+           'entropy_by_hand', 'Grads', 'grads_of', 'entropy_replaced_by']
+
+# %% ../nbs/97_test_utils.ipynb #565aba8f
+def attention_probs_slow(model:nn.Module, xb:Tensor)->Tensor:
+    "Reference: the last block's full attention probabilities `(B, H, T, T)`, computed unfused on a copy of `model`"
+    slow = copy.deepcopy(model).eval()
+    attn = find_vit(slow).blocks[-1].attn
+    attn.fused_attn, probs = False, []
+    handle = attn.attn_drop.register_forward_hook(lambda m, args, out: probs.append(args[0]))
+    with torch.no_grad(): slow(xb)
+    handle.remove()
+    return probs[0]
+
+class CountSDPA(torch.overrides.TorchFunctionMode):
+    "Count calls of `F.scaled_dot_product_attention` inside the context"
+    def __init__(self): super().__init__(); self.calls = 0
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is F.scaled_dot_product_attention: self.calls += 1
+        return func(*args, **(kwargs or {}))
 
 # %% ../nbs/97_test_utils.ipynb #1e70cf5b
 def scattered_maps(n:int, # number of maps
