@@ -360,7 +360,8 @@ try: import fcntl
 except ImportError: fcntl = None  # Windows: no lock (a second run is then not refused)
 
 def _alive(pid:int)->bool:
-    "Whether process `pid` exists"
+    "Whether process `pid` exists (on Windows, assumed: its `os.kill` would end the process, not probe it)"
+    if os.name == 'nt': return True
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
     except PermissionError: return True  # someone else's
