@@ -455,6 +455,11 @@ class OutputFolder:
         shutil.rmtree(self.partial, ignore_errors=True)
         self._release()
 
+    def __del__(self):  # abandoned (a `TrainRun` never fitted): give the folder back
+        if getattr(self, 'lock', None) is None: return
+        try: self.discard()
+        except Exception: pass  # interpreter shutdown: the OS drops the lock anyway
+
 # %% ../nbs/04_train.ipynb #009425fe
 def _plot_curves(history:list[dict], path:Path, valid_name:str='validation images'):
     "Save `_curves_figure` to `path`"
