@@ -225,6 +225,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'sar_nb.train.ModelEMA.before_fit': ('train.html#modelema.before_fit', 'sar_nb/train.py'),
                               'sar_nb.train.NoSpaceError': ('train.html#nospaceerror', 'sar_nb/train.py'),
                               'sar_nb.train.OutputFolder': ('train.html#outputfolder', 'sar_nb/train.py'),
+                              'sar_nb.train.OutputFolder.__del__': ('train.html#outputfolder.__del__', 'sar_nb/train.py'),
                               'sar_nb.train.OutputFolder.__init__': ('train.html#outputfolder.__init__', 'sar_nb/train.py'),
                               'sar_nb.train.OutputFolder._check_contents': ('train.html#outputfolder._check_contents', 'sar_nb/train.py'),
                               'sar_nb.train.OutputFolder._release': ('train.html#outputfolder._release', 'sar_nb/train.py'),
