@@ -247,7 +247,10 @@ def factorial_reading(effects, what='accuracy'):
         elif _sign(sar_on_nosn) == _sign(paper) and _sign(nosn_on_sar) == _sign(paper): head += ', and both parts contribute'
         else: head += ', but neither part alone is measurably responsible'
     if inter is None or inter['n'] < 2: return f"*{what}*: {head}"  # the interaction needs seeds with all four arms
-    if _sign(inter): tail = f"SAR and nosn interact: SAR's effect is {'larger' if _sign(inter) > 0 else 'smaller'} with nosn than without"
+    if _sign(inter):
+        alone, on_top = sar['mean'], sar_on_nosn['mean']
+        tail = (f"they do not add up: SAR moves it {'less' if abs(on_top) < abs(alone) else 'more'} on top of nosn ({on_top:+.2f}) "
+                f"than alone ({alone:+.2f}); interaction {interval(inter)}")
     else: tail = 'no interaction is measurable: within the intervals, the two add up'
     return f"*{what}*: {head} ({tail})"
 
