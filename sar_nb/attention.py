@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_attention.ipynb #66d6049b
 from __future__ import annotations
-import copy, math, torch, torch.nn as nn, torch.nn.functional as F
+import math, torch, torch.nn as nn
 import matplotlib.pyplot as plt
 from torch import Tensor
 from timm.layers import Attention
