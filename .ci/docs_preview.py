@@ -15,6 +15,7 @@ cell the notebook hides, pandas' `[N rows x M columns]` text where a table was m
 link to a page or `#anchor` that does not exist.
 """
 import argparse, html, json, re, shutil, subprocess, sys
+import yaml
 from pathlib import Path
 
 from latex2mathml.converter import convert as latex_to_mathml
@@ -27,14 +28,10 @@ HIDDEN = ('#| hide', '#| include: false', '#| export', '#| exports', '#| exporti
 
 # ---- reading the processed notebooks
 def frontmatter(nb)->dict:
-    "The YAML front matter nbdev puts in a raw first cell (title, description, output-file), as a dict of strings"
+    "The YAML front matter nbdev puts in a raw first cell (title, description, output-file), as a dict of strings (read as YAML, as Quarto reads it)"
     raw = next((''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'raw'), '')
-    out, key = {}, None
-    for line in raw.strip().strip('-').splitlines():
-        m = re.match(r'^([\w-]+):\s*(.*)$', line)
-        if m: key, value = m.groups(); out[key] = value.strip()
-        elif key and line.startswith('  '): out[key] += ' ' + line.strip()
-    return {k: v[1:-1].replace("''", "'") if v[:1] == v[-1:] == "'" else v for k, v in out.items()}
+    meta = yaml.safe_load(raw.strip().strip('-')) if raw.strip() else None
+    return {k: str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
 
 def page_name(nb_path:Path, meta:dict)->str:
     "The page nbdev/Quarto make of a notebook"

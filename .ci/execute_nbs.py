@@ -1,6 +1,6 @@
 """Execute notebooks in place, so that their committed outputs (what the docs site shows) are fresh.
 
-    .venv/bin/python .ci/execute_nbs.py nbs/03_data.ipynb nbs/06_results.ipynb    # then: nbdev-export, nbdev-clean
+    .venv/bin/python .ci/execute_nbs.py nbs/03_data.ipynb nbs/08_study.ipynb    # then: nbdev-export, nbdev-clean
 
 Cells flagged slow, gpu or notest keep the outputs they have. Figures are rendered at 1x (plain PNG, not the
 pixel-doubled 'retina' PNG that execnb makes by default). fastai's progress bars are off (`fastprogress.NO_BAR`): a

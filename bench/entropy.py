@@ -12,12 +12,14 @@ component, and compute the entropy from the masks with torch.
 - "released (lean)" is the same approach written efficiently (one float32 mask per component, no extra copies):
   the strictest baseline for the approach itself.
 """
-import argparse, gc, json, platform, sys, time
+import argparse, gc, json, sys, time
 from pathlib import Path
 
-import numpy as np, torch, torch.nn.functional as F
+import numpy as np, torch
 import cv2
 from sar_nb.entropy import spatial_entropy
+from sar_nb.test_utils import scattered_maps, blobby_maps
+from sar_nb.train import machine_info
 
 
 def released_spatial_entropy(scores, grid):
@@ -69,13 +71,10 @@ def released_literal_spatial_entropy(scores, grid):
 
 
 def make_maps(kind, batch, heads, grid, generator):
-    "noisy: white noise; scattered: exp of white noise (isolated peaks); blobby: exp of smoothed noise"
-    gh, gw = grid
-    if kind == 'noisy': return torch.randn(batch, heads, gh*gw, generator=generator)
-    if kind == 'scattered': return torch.randn(batch, heads, gh*gw, generator=generator).exp()
-    noise = torch.randn(batch*heads, 1, gh+4, gw+4, generator=generator)
-    smooth = F.avg_pool2d(noise, 5, stride=1).view(batch, heads, gh*gw)
-    return (smooth / smooth.std()).exp()
+    "noisy: white noise; scattered: exp of white noise (isolated peaks); blobby: exp of smoothed noise (sar_nb.test_utils' maps)"
+    if kind == 'noisy': return torch.randn(batch, heads, grid[0]*grid[1], generator=generator)
+    maps = (scattered_maps if kind == 'scattered' else blobby_maps)(batch*heads, grid, generator)
+    return maps.view(batch, heads, -1)
 
 
 def timed(fn, device):
@@ -151,9 +150,7 @@ def scaling(reps, device, out):
 
 
 def machine():
-    return dict(python=platform.python_version(), torch=torch.__version__, opencv=cv2.__version__,
-                cpu=platform.processor() or platform.machine(), cores=torch.get_num_threads(),
-                gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
+    return dict(machine_info(), opencv=cv2.__version__)
 
 
 if __name__ == '__main__':
@@ -161,6 +158,7 @@ if __name__ == '__main__':
     p.add_argument('--reps', type=int, default=60, help='timed repetitions per implementation and map kind')
     p.add_argument('--scaling', action='store_true', help='time sar_nb vs batch and grid size instead')
     p.add_argument('--out', type=Path, default=None, help='folder for CSV/JSON/PNG results')
+    p.add_argument('--tag', default=None, help='suffix of the JSON written (entropy_vs_released_TAG.json), to keep several runs: run1, run2, ...')
     args = p.parse_args()
     devices = [torch.device('cpu')] + ([torch.device('cuda')] if torch.cuda.is_available() else [])
     print(json.dumps(machine()))
@@ -175,4 +173,4 @@ if __name__ == '__main__':
               f" {r['speedup_literal']:18.1f}x {r['speedup']:7.1f}x")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out/'entropy_vs_released.json').write_text(json.dumps(dict(machine=machine(), rows=rows), indent=1))
+        (args.out/f"entropy_vs_released{'_' + args.tag if args.tag else ''}.json").write_text(json.dumps(dict(machine=machine(), rows=rows), indent=1))

@@ -3,18 +3,22 @@
     python bench/gpu.py --out bench/results     # on a CUDA machine
     python bench/gpu.py --dry-run               # the same code paths on the CPU with tiny sizes (CI runs this)
 
-1. `spatial_entropy` forward + backward on a DeiT-S batch (128 images x 6 heads x 14x14) and larger grids, and its two torch
-   labellers alone, medians;
+1. `spatial_entropy` forward + backward on a DeiT-S batch (128 images x 6 heads x 14x14) and larger grids, and its torch
+   labeller alone, medians; the same compiled (`torch.compile(fullgraph=True)`, what `SARCallback` does on CUDA) and
+   the seconds its first call takes (the compilation);
 2. host synchronisations per training step without and with SAR (`torch.cuda.set_sync_debug_mode('warn')`, counted);
 3. DeiT-S/16, 224 px, batch 128, bf16: step time and peak memory with vs without `SARCallback` (bench/train_step.py's
    `measure`: alternating fits, medians);
 4. the notebooks' `gpu`-flagged cells (00_entropy, 02_callback), run with nbdev's runner, side by side: pass/fail;
-5. a short real training with and without SAR (`sar_nb.train.train` on Fashion-MNIST), if `--train-epochs` > 0;
-6. last, one JSON line; with `--out`, `gpu.json` with the GPU model, driver and versions next to every figure.
+5. the same DeiT-S step (bf16, AdamW, synthetic batches from host memory) in a bare PyTorch loop and through fastai
+   (`sar_learner`'s optimiser: torch's fused AdamW on a GPU; `MixedPrecision`), without SAR: images per second each
+   (goal: fastai at least 90% of the bare loop's);
+6. a short real training with and without SAR (`sar_nb.train.train` on Fashion-MNIST), if `--train-epochs` > 0;
+7. last, one JSON line; with `--out`, `gpu.json` with the GPU model, driver and versions next to every figure.
 On the device machine (no fastai, no network), carry the pure-Python wheels and the Fashion-MNIST files and set
 SAR_DATA to their folder: see bench/gpu_device.md.
 """
-import argparse, importlib.util, json, platform, subprocess, sys, time, warnings
+import argparse, json, subprocess, sys, time, warnings
 from pathlib import Path
 import numpy as np, torch
 
@@ -22,13 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def machine(device):
-    info = dict(python=platform.python_version(), torch=torch.__version__, device=device.type)
+    "sar_nb's `machine_info`, and the GPU's driver"
+    from sar_nb.train import machine_info
+    info = machine_info(device)
     if device.type == 'cuda':
-        info.update(gpu=torch.cuda.get_device_name(), cuda=torch.version.cuda)
         try: info['driver'] = subprocess.run(['nvidia-smi', '--query-gpu=driver_version', '--format=csv,noheader'],
                                              capture_output=True, text=True, timeout=20).stdout.strip()
         except Exception: info['driver'] = None
-    import timm, fastai; info.update(timm=timm.__version__, fastai=fastai.__version__)
     return info
 
 
@@ -63,19 +67,63 @@ def _median_ms(fn, device, reps):
 
 
 def entropy_times(device, shapes, reps):
-    """Median ms of forward + backward of `spatial_entropy` for (batch, heads, grid side) shapes, and of its two torch
-    labellers alone on the same maps' above-mean cells (the block graph, sync-free; propagation, one sync per round)"""
-    from sar_nb.entropy import spatial_entropy, _label_torch, _label_propagate
+    """Median ms of forward + backward of `spatial_entropy` for (batch, heads, grid side) shapes, and of its torch labeller
+    alone on the same maps' above-mean cells (`connected_components(method='torch')`: the block graph, sync-free, up to
+    32x32 grids; min-label propagation, one sync per round, above)"""
+    from sar_nb.entropy import spatial_entropy, connected_components
     from sar_nb.test_utils import scattered_maps
     rows = []
     for b, h, side in shapes:
         scores = scattered_maps(b*h, (side, side)).view(b, h, side*side).to(device).requires_grad_()
         fg = (scores > scores.mean(-1, keepdim=True)).view(b*h, side, side).detach()
-        row = dict(batch=b, heads=h, grid=side, ms=_median_ms(lambda: spatial_entropy(scores, (side, side)).backward(), device, reps),
-                   propagate_ms=_median_ms(lambda: _label_propagate(fg), device, reps))
-        if side <= 32: row['block_graph_ms'] = _median_ms(lambda: _label_torch(fg), device, reps)
-        rows.append(row)
+        compiled = torch.compile(lambda s, grid=(side, side): spatial_entropy(s, grid, method='torch'), fullgraph=True, dynamic=False)
+        _sync(device); start = time.perf_counter(); compiled(scores).backward(); _sync(device)
+        compile_s = time.perf_counter() - start  # the first call compiles forward and backward
+        rows.append(dict(batch=b, heads=h, grid=side, ms=_median_ms(lambda: spatial_entropy(scores, (side, side)).backward(), device, reps),
+                         compiled_ms=_median_ms(lambda: compiled(scores).backward(), device, reps), compile_s=round(compile_s, 1),
+                         label_ms=_median_ms(lambda: connected_components(fg, method='torch'), device, reps)))
     return rows
+
+
+def bare_vs_fastai(device, dry_run):
+    """Images per second of one training step (bf16 autocast, AdamW, cross-entropy; no SAR) in a bare PyTorch loop and
+    through a fastai `Learner` with `sar_learner`'s optimiser, on the same synthetic batches collated in host memory"""
+    import timm, torch.nn.functional as F
+    from fastai.basics import Learner, CrossEntropyLossFlat, Callback
+    from fastai.callback.fp16 import MixedPrecision
+    from sar_nb.learner import adam
+    import train_step as ts  # bench/train_step.py: its synthetic data
+    arch, size, patch, bs, steps = ('vit_tiny_patch16_224', 16, 4, 8, 4) if dry_run else ('deit_small_patch16_224', 224, 16, 128, 40)
+    on_gpu, warm = device.type == 'cuda', 3
+    def model():
+        torch.manual_seed(0)
+        return timm.create_model(arch, pretrained=False, img_size=size, patch_size=patch, num_classes=10).to(device)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(bs * (steps + warm), 3, size, size, generator=g), torch.randint(0, 10, (bs * (steps + warm),), generator=g)
+    # the bare loop: torch's DataLoader (pinned on a GPU), fused AdamW, autocast
+    net = model()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=0.05, fused=on_gpu)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=bs, pin_memory=on_gpu)
+    for i, (xb, yb) in enumerate(loader):
+        if i == warm: _sync(device); start = time.perf_counter()
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16): loss = F.cross_entropy(net(xb), yb)
+        loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+    _sync(device); bare = steps * bs / (time.perf_counter() - start)
+    # fastai: the same data and step, `sar_learner`'s optimiser and precision; the same wall clock (batches included)
+    class Wall(Callback):
+        order = 1000
+        def before_batch(self):
+            if self.training and self.iter == warm: _sync(device); self.start = time.perf_counter()
+        def after_train(self): _sync(device); self.seconds = time.perf_counter() - self.start
+    wall = Wall()
+    dls = ts.synthetic_dls(bs * (steps + warm), size, bs, 10, device)
+    learn = Learner(dls, model(), loss_func=CrossEntropyLossFlat(), opt_func=adam(on_gpu=on_gpu), wd=0.05,
+                    cbs=[wall] + ([MixedPrecision('bf16')] if on_gpu else []))
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-4)
+    fastai_ips = (len(dls.train) - warm) * bs / wall.seconds
+    return dict(arch=arch, img_size=size, bs=bs, steps=steps, bare_images_per_s=round(bare, 1), fastai_images_per_s=round(fastai_ips, 1),
+                fastai_share=round(fastai_ips / bare, 3))
 
 
 def count_syncs(device, size, patch, bs):
@@ -109,8 +157,7 @@ def count_syncs(device, size, patch, bs):
 
 def step_overhead(device, rounds, dry_run):
     "bench/train_step.py's `measure`: DeiT-S/16 224 px batch 128 bf16 on a GPU, its small CPU configuration on a dry run"
-    spec = importlib.util.spec_from_file_location('train_step', ROOT/'bench'/'train_step.py')
-    ts = importlib.util.module_from_spec(spec); spec.loader.exec_module(ts)
+    import train_step as ts  # bench/train_step.py, beside this script
     config = next(c for c in ts.CONFIGS if c['device'] == device.type)
     if dry_run: config = dict(config, bs=8, steps=4, size=16)
     return ts.measure(config, rounds, device)
@@ -118,12 +165,11 @@ def step_overhead(device, rounds, dry_run):
 
 def short_training(device, epochs, dry_run):
     "`sar-train`'s default run with and without SAR (fastai's progress bars kept off the log)"
-    import contextlib, io
     from sar_nb.train import train
     kw = dict(n_train=200, depth=1, valid_part=200) if dry_run else {}
     out = {}
     for sar in (False, True):
-        with contextlib.redirect_stdout(io.StringIO()): result = train(sar=sar, epochs=epochs, device=device.type, log=lambda m: None, **kw)
+        result = train(sar=sar, epochs=epochs, device=device.type, quiet=True, **kw)
         out['sar' if sar else 'baseline'] = {k: v for k, v in result.items() if k != 'config'}
     return out
 
@@ -135,9 +181,11 @@ if __name__ == '__main__':
     p.add_argument('--rounds', type=int, default=4)
     p.add_argument('--train-epochs', type=int, default=30, help='short training with and without SAR (0: skip)')
     p.add_argument('--out', type=Path, default=None)
-    p.add_argument('--only', nargs='*', default=None, help='run only these parts (entropy syncs step gpu_cells training)')
+    p.add_argument('--tag', default=None, help='suffix of the JSON written (gpu_TAG.json; default: the --only parts), to keep several runs')
+    p.add_argument('--only', nargs='*', default=None, help='run only these parts (entropy syncs step gpu_cells bare_vs_fastai training)')
     args = p.parse_args()
     device = torch.device('cpu' if args.dry_run or not torch.cuda.is_available() else 'cuda')
+    tag = args.tag or ('_'.join(args.only) if args.only else None)
     if device.type == 'cpu' and not args.dry_run: sys.exit('bench/gpu.py: no CUDA device here; use --dry-run to exercise it on the CPU')
     result = dict(machine=machine(device), dry_run=args.dry_run)
     print(json.dumps(result['machine']), flush=True)
@@ -151,13 +199,14 @@ if __name__ == '__main__':
             import traceback; result[name] = dict(error=f'{type(e).__name__}: {e}', traceback=traceback.format_exc()[-3000:])
         print(name, round(time.time() - start, 1), 's:', json.dumps(result[name], default=str), flush=True)
         if args.out and not args.dry_run:
-            args.out.mkdir(parents=True, exist_ok=True); (args.out/f"gpu{'_' + '_'.join(args.only) if args.only else ''}.json").write_text(json.dumps(result, indent=1, default=str))
+            args.out.mkdir(parents=True, exist_ok=True); (args.out/f"gpu{'_' + tag if tag else ''}.json").write_text(json.dumps(result, indent=1, default=str))
 
     shapes = [(4, 2, 14)] if args.dry_run else [(128, 6, 14), (128, 6, 32), (64, 6, 64)]
     section('entropy', lambda: entropy_times(device, shapes, 3 if args.dry_run else args.reps))
     section('syncs', lambda: count_syncs(device, *((32, 16, 4) if args.dry_run else (224, 16, 128))))
     section('step', lambda: step_overhead(device, 1 if args.dry_run else args.rounds, args.dry_run))
     section('gpu_cells', lambda: gpu_cells(args.dry_run))
+    section('bare_vs_fastai', lambda: bare_vs_fastai(device, args.dry_run))
     if args.train_epochs: section('training', lambda: short_training(device, 1 if args.dry_run else args.train_epochs, args.dry_run))
     ok = not any(isinstance(v, dict) and 'error' in v for v in result.values()) and \
          all(v['passed'] for v in result.get('gpu_cells', {}).values())

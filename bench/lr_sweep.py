@@ -3,10 +3,10 @@
 (fit_one_cycle, label smoothing 0.1, drop path 0.1, weight decay 0.05), 4 epochs, float32, validated on the 10,000
 test images.
 
-    python bench/lr_sweep.py --threads 1 --out bench/results    # the six runs of the table in nbs/04_train.ipynb
+    python bench/lr_sweep.py --threads 1 --out bench/results    # the six runs of the table in nbs/04_learner.ipynb
     python bench/lr_sweep.py --runs 2e-3,64,aug     # one run: lr,batch,aug|noaug
 """
-import argparse, contextlib, io, json
+import argparse, json
 from pathlib import Path
 import torch
 from sar_nb.train import train
@@ -15,9 +15,8 @@ RUNS = ['1e-3,64,aug', '2e-3,64,aug', '4e-3,64,aug', '1.4e-3,32,aug', '2e-3,32,a
 MODEL = dict(arch='vit_tiny_patch16_224', depth=6, embed_dim=192, num_heads=3)
 
 def run(lr, bs, aug, epochs=4, n_train=4000):
-    with contextlib.redirect_stdout(io.StringIO()):  # fastai's progress bar and table: one JSON line per run instead
-        r = train(n_train=n_train, epochs=epochs, bs=bs, lr=lr, augment=aug, sar=False, seed=0, valid_part=0, precision='fp32',
-                  log=lambda msg: None, **MODEL)
+    r = train(n_train=n_train, epochs=epochs, bs=bs, lr=lr, augment=aug, sar=False, seed=0, valid_part=0, precision='fp32',
+              quiet=True, **MODEL)  # quiet: one JSON line per run instead of fastai's bar and table
     return dict(lr=lr, bs=bs, augment=aug, accuracy=r['accuracy'], valid_loss=r['valid_loss'], seconds=r['train_seconds'],
                 threads=r['config']['torch_threads'], cpu=r['config']['cpu'])
 

@@ -2,14 +2,13 @@
 
     python bench/profile_gpu.py            # on a CUDA machine; prints tables and one JSON line
 """
-import importlib.util, json, sys, time
+import json, time
 from pathlib import Path
 import torch
 from torch.profiler import profile, ProfilerActivity
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location('train_step', ROOT/'bench'/'train_step.py')
-ts = importlib.util.module_from_spec(spec); spec.loader.exec_module(ts)
+import train_step as ts  # bench/train_step.py, beside this script
 
 if __name__ == '__main__':
     device = torch.device('cuda')

@@ -10,12 +10,14 @@ both. Training phases only (`PhaseTimer`; validation is excluded). The figure is
 round's overhead, with / without - 1, next to the medians of the images per second. Run it on a quiet machine: other work on the cores
 (a study's workers) makes single rounds meaningless; pause them (`kill -STOP`) while it runs.
 """
-import argparse, json, os, platform, statistics, time
+import argparse, json, statistics
 from pathlib import Path
 import torch
 from fastai.torch_core import set_seed
 from sar_nb.data import fashion_mnist_dls
-from sar_nb.train import sar_learner, valid_part, PhaseTimer, SMALL_VIT, cpu_model
+from sar_nb.data import valid_part
+from sar_nb.learner import sar_learner, SMALL_VIT
+from sar_nb.train import PhaseTimer, machine_info
 
 
 def learner(dls, sar:bool):
@@ -53,8 +55,7 @@ def main():
                               overhead_pct=round(100 * (secs[True] / secs[False] - 1), 2)))
         print(json.dumps(per_round[-1]), flush=True)
     med = lambda k: statistics.median(r[k] for r in per_round)
-    result = dict(machine=dict(cpu=cpu_model(), cores=os.cpu_count(), threads=torch.get_num_threads(), torch=torch.__version__,
-                               python=platform.python_version()),
+    result = dict(machine=machine_info('cpu'),
                   setup=dict(model=SMALL_VIT, n_train=n_train, bs=64, img_size=28, grid=[7, 7], epochs=epochs, rounds=rounds, precision='fp32'),
                   without_images_per_s=round(images / med('without_s'), 1), with_images_per_s=round(images / med('with_s'), 1),
                   overhead_pct=round(med('overhead_pct'), 2), rounds=per_round)

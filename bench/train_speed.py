@@ -12,12 +12,13 @@ phases only (`PhaseTimer`), with and without SAR in turn, `--rounds` times; medi
 same machine's speed varies from minute to minute). `--default-args` adds options to that command (to compare
 another choice; such runs are appended to `--jsonl`, never written to `default_run.json`).
 """
-import argparse, json, os, platform, shlex, statistics, subprocess, sys, tempfile, time
+import argparse, json, shlex, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
-import torch
 from fastai.torch_core import set_seed
 from sar_nb.data import fashion_mnist_dls, composite_dls
-from sar_nb.train import sar_learner, valid_part, PhaseTimer, SMALL_VIT, cpu_model
+from sar_nb.data import valid_part
+from sar_nb.learner import sar_learner, SMALL_VIT
+from sar_nb.train import PhaseTimer, machine_info
 
 CONFIGS = {  # name: (data, image size, patch size); the model is SMALL_VIT in every case
     'default (Fashion-MNIST 4k, 28 px, 7x7 grid)': ('fmnist', 28, 4),
@@ -47,13 +48,14 @@ def default_run(smoke, extra=()):
         start = time.time()
         proc = subprocess.run(argv + ['--out', f'{d}/run'], capture_output=True, text=True)
         wall = time.time() - start
-    if proc.returncode: raise RuntimeError(proc.stderr[-3000:])
+        if proc.returncode: raise RuntimeError(proc.stderr[-3000:])
+        history = json.loads((Path(d)/'run'/'metrics.json').read_text())['history']  # what --out keeps: the learning curve
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     return dict(command=' '.join(['sar-train'] + argv[1:] + ['--out', 'runs/default']), wall_seconds=round(wall, 1),
                 accuracy=result['accuracy'], valid_images=result['valid_images'], spatial_entropy=result['spatial_entropy'],
                 train_seconds=result['train_seconds'], train_samples_per_second=result['train_samples_per_second'],
-                precision=result['config']['precision'], epochs=result['config']['epochs'], n_train=result['config']['n_train'],
-                cpu=cpu_model(), cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version())
+                precision=result['config']['precision'], epochs=result['config']['epochs'], n_train=result['config']['n_train'], history=history,
+                **{k: v for k, v in machine_info('cpu').items() if k in ('cpu', 'cores', 'torch', 'python')})
 
 def default_runs(smoke, n, extra=()):
     "`default_run` `n` times in a row; the median run's figures, with every wall time and accuracy"
@@ -87,7 +89,7 @@ if __name__ == '__main__':
                          valid_part_seconds=partial and round(partial, 2), valid_part_images=min(1000, len(dls.valid_ds) // 2)))
         rows[-1]['sar_cost_pct'] = round(100 * (rows[-1]['without_sar'] / rows[-1]['with_sar'] - 1), 1)
         print(json.dumps(rows[-1]), flush=True)
-    machine = dict(cpu=cpu_model(), cores=os.cpu_count(), threads=torch.get_num_threads(), torch=torch.__version__, python=platform.python_version())
+    machine = machine_info('cpu')
     extra = shlex.split(args.default_args)
     run = None if args.skip_default_run else default_runs(args.smoke, 1 if args.smoke else args.default_runs, extra)
     if run: print(json.dumps(run), flush=True)

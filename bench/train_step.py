@@ -12,13 +12,14 @@ Peak memory: on a GPU `torch.cuda.max_memory_allocated` per fit; on the CPU the 
 process that builds the same learner and trains 4 steps, with and without the callback, alternating (median of
 `min(rounds, 3)` processes each).
 """
-import argparse, json, platform, resource, subprocess, sys, time
+import argparse, json, resource, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np, torch, timm
 from fastai.basics import Learner, DataLoaders, DataLoader, Callback, CrossEntropyLossFlat, set_seed
 from fastai.callback.fp16 import MixedPrecision
 from sar_nb.callback import SARCallback
+from sar_nb.train import machine_info
 
 
 class StepTimer(Callback):
@@ -37,7 +38,8 @@ def synthetic_dls(n, size, bs, n_classes, device):
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(n, 3, size, size, generator=g), torch.randint(0, n_classes, (n,), generator=g)
     items = list(zip(x, y))
-    return DataLoaders(DataLoader(items, bs=bs, shuffle=True, drop_last=True), DataLoader(items[:bs], bs=bs), device=device)
+    pin = torch.device(device).type == "cuda"  # as sar_nb's loaders: host batches pinned for the copy to the GPU
+    return DataLoaders(DataLoader(items, bs=bs, shuffle=True, drop_last=True, pin_memory=pin), DataLoader(items[:bs], bs=bs, pin_memory=pin), device=device)
 
 
 def make_learner(config, sar, device, steps=None):
@@ -102,8 +104,7 @@ if __name__ == '__main__':
     p.add_argument('--peak-rss-child', nargs=2, metavar=('CONFIG', 'SAR'), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.peak_rss_child: peak_rss_child(args.peak_rss_child[0], bool(int(args.peak_rss_child[1]))); sys.exit()
-    machine = dict(python=platform.python_version(), torch=torch.__version__, timm=timm.__version__, cores=torch.get_num_threads(),
-                   gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
+    machine = machine_info()
     print(json.dumps(machine))
     if args.memory_only:
         config = CONFIGS[0]

@@ -83,12 +83,13 @@ class SARCallback(Callback):
         schedule:str|callable|None='paper', # for a number: 'paper' (warm-up, cosine decay), None (constant), or a multiplier schedule
         warmup_epochs:float=10, # the 'paper' schedule's warm-up (at most a quarter of training)
         method:str|None=None, # connected-components labeller for `spatial_entropy` (None: by device)
+        compile:bool|None=None, # `torch.compile` the entropy into one graph (fewer kernel launches); None: on a CUDA device only
     ):
         if not (schedule is None or schedule == 'paper' or callable(schedule)):
             raise ValueError(f"schedule must be 'paper', None (constant λ) or a fastai schedule, got {schedule!r}")
         if not callable(weight): weight = check_weight(weight)
         store_attr()
-        self.skipped, self.bad_maps, self.capture = 0, 0, None
+        self.skipped, self.bad_maps, self.capture, self._entropy = 0, 0, None, None
 
     def before_fit(self):
         self._release()
@@ -98,6 +99,7 @@ class SARCallback(Callback):
         if n_sar > 1: raise ValueError(f"This Learner has {n_sar} SARCallbacks: each would add its own λ·H to the loss. "
                                        "Keep one (learn.remove_cb) or pass sar=False to sar_learner when you add your own")
         self.capture = AttentionCapture(self.learn.model, training=True)
+        self._entropy = self._entropy_for(next(self.learn.model.parameters()).device)
         self.multiplier = sar_schedule(self.n_epoch, self.warmup_epochs) if self.schedule == 'paper' else self.schedule
         add_metric_column(self.learn, 'sar_entropy', self.epoch_entropy)
 
@@ -112,7 +114,7 @@ class SARCallback(Callback):
     def after_loss(self):
         weight = self.current_weight()
         with torch.set_grad_enabled(weight != 0):
-            maps = self.entropy_fn(self.capture.cls_scores(), self.capture.grid, reduction='none', method=self.method)
+            maps = self._entropy(self.capture.cls_scores(), self.capture.grid, reduction='none', method=self.method)
         self.capture.clear()
         finite = maps.isfinite()
         n_good = finite.sum()  # kept on the device: nothing here waits for the GPU
@@ -121,6 +123,14 @@ class SARCallback(Callback):
         counted = find_bs(self.learn.xb) * (n_good > 0)  # a batch with no finite map counts for nothing
         self.total, self.count = self.total + entropy.detach() * counted, self.count + counted
         self._bad, self._empty = self._bad + (maps.numel() - n_good), self._empty + (n_good == 0)
+
+    def _entropy_for(self, device:torch.device):
+        "`entropy_fn`, compiled (`fullgraph`: the device path has no graph break) where `compile` says so"
+        on = self.compile if self.compile is not None else device.type == 'cuda'
+        if not on: return self.entropy_fn
+        if device.type == 'cpu' and self.method != 'torch':
+            raise ValueError("SARCallback(compile=True) on a CPU needs method='torch': the host labellers (OpenCV, scipy) cannot be compiled")
+        return torch.compile(self.entropy_fn, fullgraph=True, dynamic=False)  # dynamo's cache: compiled on the first fit only
 
     def after_train(self):
         "Report the epoch's non-finite maps: the one place the callback reads a number back from the device"
@@ -137,7 +147,7 @@ class SARCallback(Callback):
 
     def _release(self):
         if self.capture is not None: self.capture.disarm(); self.capture.clear()
-        self.capture = None
+        self.capture, self._entropy = None, None  # nothing compiled is kept: the learner exports as before
         if self.learn is not None: remove_metric_column(self.learn, 'sar_entropy')
 
     def after_fit(self): self._release()

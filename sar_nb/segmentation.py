@@ -16,7 +16,7 @@ from .attention import cls_attention_maps
 from .callback import ValidAttentionMetric
 
 # %% auto #0
-__all__ = ['mass_masks', 'upsample_masks', 'head_jaccard', 'best_head_jaccard', 'AttentionJaccard', 'voc_jaccard',
+__all__ = ['mass_masks', 'upsample_masks', 'head_jaccard', 'best_head_jaccard', 'AttentionJaccard', 'voc_root', 'voc_jaccard',
            'show_segmentation']
 
 # %% ../nbs/05_segmentation.ipynb #c4b06a38
@@ -78,6 +78,18 @@ class AttentionJaccard(ValidAttentionMetric):
         ious = torch.cat(self.per_head)
         wins = torch.bincount(ious.argmax(1), minlength=ious.shape[1]) / len(ious)
         return dict(mean_iou=ious.mean(0).tolist(), best_share=wins.tolist())
+
+# %% ../nbs/05_segmentation.ipynb #504953ca
+def voc_root(path:str|Path, # where to keep the download
+             download:bool=True, # fetch it with torchvision if it is not there (needs internet)
+            )->Path: # the VOC2012 folder
+    "PASCAL VOC 2012 (segmentation), through torchvision"
+    root = Path(path)/'VOCdevkit'/'VOC2012'
+    if not (root/'ImageSets'/'Segmentation').is_dir():
+        from torchvision.datasets import VOCSegmentation
+        VOCSegmentation(str(path), year='2012', image_set='val', download=download)
+    return root
+
 
 # %% ../nbs/05_segmentation.ipynb #588bd008
 def voc_jaccard(model:nn.Module, # a timm ViT, or any model containing one

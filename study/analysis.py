@@ -1,5 +1,5 @@
 """Reading the study's CSVs: tables, paired differences with 95% intervals, the SAR x nosn effects and the sentences
-the results page (nbs/06_results.ipynb) shows. Every number on that page is computed here from the CSVs that
+the study page (nbs/08_study.ipynb) shows. Every number on that page is computed here from the CSVs that
 `run_study.py` writes; nothing is typed by hand.
 
     import sys; sys.path.insert(0, 'study'); from analysis import *
@@ -71,8 +71,9 @@ def machines(study):
                      for w, g in s.groupby('ran_on'))
 
 def chosen_weights(sweep):
-    "The sweep's λ per dataset where all three ran (ties: the smaller λ), as `run_study.py` chooses it"
-    return {d: max(g.itertuples(), key=lambda r: (r.holdout_accuracy, -r.weight)).weight for d, g in sweep.groupby('dataset') if g.weight.nunique() == 3}
+    "The sweep's λ per dataset where every λ ran: `run_study.sweep_winner`, the rule the study's tuned arm uses"
+    from run_study import sweep_winner
+    return {d: w for d, g in sweep.groupby('dataset') if (w := sweep_winner(g.to_dict('records'))) is not None}
 
 def sweep_table(sweep):
     table = sweep.pivot_table(index='dataset', columns='weight', values='holdout_accuracy').reindex([d for d in DATA_NAMES if d in set(sweep.dataset)])
@@ -242,8 +243,10 @@ def factorial_reading(effects, what='accuracy'):
     else:
         head = f"the paper's configuration {word[_sign(paper)]} {what} ({interval(paper)})"
         if nosn is None or sar_on_nosn is None: head += '; which part carries it needs the nosn arm'
-        elif _sign(nosn) == _sign(paper) and _sign(sar_on_nosn) == 0: head += ', and nosn carries it: SAR adds nothing measurable on top of nosn'
-        elif _sign(sar_on_nosn) == _sign(paper) and _sign(nosn) == 0: head += ', and it needs SAR: nosn alone does not measurably move it'
+        elif _sign(paper) in (_sign(nosn), _sign(nosn_on_sar)) and _sign(sar_on_nosn) == 0:  # nosn moves it, alone or on top of SAR
+            head += ', and nosn carries it: SAR adds nothing measurable on top of nosn'
+        elif _sign(paper) in (_sign(sar), _sign(sar_on_nosn)) and _sign(nosn_on_sar) == 0:
+            head += ', and it needs SAR: nosn adds nothing measurable on top of SAR'
         elif _sign(sar_on_nosn) == _sign(paper) and _sign(nosn_on_sar) == _sign(paper): head += ', and both parts contribute'
         else: head += ', but neither part alone is measurably responsible'
     if inter is None or inter['n'] < 2: return f"*{what}*: {head}"  # the interaction needs seeds with all four arms
@@ -272,6 +275,28 @@ def defaults_follow(study, datasets=FACTORIAL_DATASETS):
     if any(r is None or r['n'] < 5 for r in reads): return None  # not decided yet
     return all(_sign(r) > 0 for r in reads)
 
+def default_sentence(decided):
+    "What `sar_learner`/`sar-train` train by default, and whether the study supports it (`decided`: `defaults_follow`'s answer)"
+    head = "`sar_learner` and `sar-train` train SAR without nosn by default (`nosn=True` or `--nosn` turn it on). "
+    return head + ("That stays until both 2×2 datasets have five seeds with all four arms: the question is open." if decided is None else
+                   "The study supports it: SAR with nosn is not measurably more accurate than SAR alone on both datasets." if decided is False else
+                   "**The study says otherwise**: SAR with nosn is measurably more accurate than SAR alone on both datasets, so the default should change.")
+
+
+def plateau_gains(study, extra=None):
+    "Per dataset: what the last fifth of training added to the baseline (points, full test set), over the study's seeds and `extra`'s"
+    runs = pd.concat([study.assign(extra=False), extra.assign(extra=True)]) if extra is not None and len(extra) else study.assign(extra=False)
+    base = runs[runs.arm == 'baseline'] if len(runs) else runs
+    return {d: dict(ci(100*(b.accuracy - b.accuracy_at_80)), epochs=int(b.epochs.max()), extra=int(b.extra.sum()))
+            for d, b in base.groupby('dataset')} if len(base) else {}
+def plateau_text(d, r):
+    if r['n'] < 2: return f"- **{DATA_NAMES[d]}** (one seed so far, no interval): over {r['epochs']} epochs the last fifth adds {r['mean']:+.2f} points."
+    status = ('**shown**: the whole interval lies below 0.5' if r['hi'] < 0.5 else
+              '**not met**: the whole interval lies above 0.5' if r['lo'] > 0.5 else '**not shown**: the interval reaches above 0.5')
+    seeds = f"{r['n']} seeds, {r['extra']} of them for this check only" if r['extra'] else f"{r['n']} seeds"
+    return (f"- **{DATA_NAMES[d]}** ({seeds}): over {r['epochs']} epochs the last fifth adds {r['mean']:+.2f} points "
+            f"(95% CI {r['lo']:+.2f} to {r['hi']:+.2f}); the plateau is {status}.")
+
 
 def grid_contrast(study, arm, col='accuracy', scale=100.):
     "ci of (arm − baseline at 14×14) − (arm − baseline at 8×8), paired by seed over the seeds with both arms at both grids; None before"
@@ -296,3 +321,28 @@ def grid_table(study, arms=('sar', 'nosn', 'sar_nosn')):
             rows.append({'arm vs baseline': ARM_NAMES[arm], 'measure': label, 'at 14×14': fmt_ci(effects[0], digits) if effects[0] else '–',
                          'at 8×8': fmt_ci(effects[1], digits) if effects[1] else '–', '14×14 − 8×8': fmt_ci(contrast, digits) if contrast else '–'})
     return pd.DataFrame(rows)
+
+
+def headline(study, diffs=None):
+    "Two sentences for the index and the README, from the intervals: what the paper's configuration does on the composites and who carries it; what SAR alone does everywhere"
+    diffs = paired_diffs(study) if diffs is None else diffs
+    interval = lambda r: f"{r['mean']:+.1f} points, 95% CI {r['lo']:+.1f} to {r['hi']:+.1f}, {r['n']} paired seeds"
+    eff = factorial_effects(study, 'composites_4k', 'accuracy', 100)
+    paper, nosn_on_sar, sar_on_nosn = eff["SAR + nosn vs baseline (the paper's)"], eff['nosn with SAR'], eff['SAR with nosn']
+    def moves(r): return {1: f"raises it ({interval(r)})", -1: f"lowers it ({interval(r)})", 0: f"does not measurably change it ({interval(r)})"}[_sign(r)]
+    if paper is None or paper['n'] < 2: first = "The study of the paper's configuration (SAR with the nosn block) has too few paired seeds yet."
+    else:
+        verb = {1: 'raises', -1: 'lowers', 0: 'does not measurably change'}[_sign(paper)]
+        first = f"On the composite scenes, the paper's configuration (SAR with the nosn block) {verb} test accuracy ({interval(paper)})"
+        if nosn_on_sar is not None and sar_on_nosn is not None and min(nosn_on_sar['n'], sar_on_nosn['n']) >= 2:
+            first += f": adding the nosn block to SAR {moves(nosn_on_sar)}, adding SAR to the nosn block {moves(sar_on_nosn)}."
+        else: first += '.'
+    acc, ent = diffs.get(('sar', 'accuracy'), {}), diffs.get(('sar', 'valid_entropy'), {})
+    sets = [d for d in DATA_NAMES if d in acc and acc[d]['n'] >= 2]
+    if not sets: return first
+    lower = sum(_sign(ent.get(d)) < 0 for d in sets)
+    changed = [DATA_NAMES[d] for d in sets if _sign(acc[d])]
+    second = (f"SAR alone (λ = 0.01) makes the last block's attention more compact (lower test-image spatial entropy on {lower} of "
+              f"{len(sets)} datasets) but " + (f"changes test accuracy measurably on none of them." if not changed else
+              f"changes test accuracy measurably only on {', '.join(changed)}."))
+    return f"{first} {second}"

@@ -7,7 +7,7 @@ The first study (`results/convergence/`) trained 50 epochs on 4k images and drew
 part of the test set, too noisy to tell whether the last fifth of training adds half a point. Here the baseline of the
 4k settings (its largest) is trained with the same recipe, seed for seed, for `factor` times that study's epochs, and
 its accuracy is measured on the **full** test set every few epochs (eval mode, no gradients). It answers two questions,
-on the results page (nbs/06_results.ipynb):
+on the study page (nbs/08_study.ipynb):
 
 - within one run, what the last fifth of training adds (accuracy at the end minus accuracy at 80% of the epochs);
 - across budgets, whether twice the first study's epochs end higher than its runs of the same seed (same training
@@ -17,13 +17,12 @@ It showed that they had not plateaued, which is why `run_study.py` now trains 15
 the full test set at 80% of every run itself). Each finished run appends its curve to `plateau.csv` (one row per
 measured epoch, all written together), so the check can be stopped and resumed; workers claim runs in `--claims`.
 """
-import argparse, csv, json, platform, time
+import argparse, csv, json
 from pathlib import Path
 
 import torch
-from fastai.callback.core import Callback, CancelValidException
-from sar_nb.train import TrainRun, cpu_model
-from run_study import DATASETS, ARMS, FullCurve, run_config, claim, claims_folder, read
+from sar_nb.train import TrainRun, ValidateAtEnd, machine_info
+from run_study import ARMS, FullCurve, run_config, smoke_datasets, claim, claims_folder, read
 
 FIRST_STUDY_EPOCHS = {'fmnist_4k': 50, 'composites_4k': 50}  # the budget this check is about
 
@@ -36,24 +35,14 @@ def curve_epochs(epochs, every):
                   | {round(0.8 * epochs), epochs})
 
 
-class ValidateAtEnd(Callback):
-    "Skip fastai's validation except after the last epoch (the curve comes from `FullCurve`)"
-    order = 0
-    def before_validate(self):
-        if self.epoch < self.n_epoch - 1: raise CancelValidException()
-
-
-def run(dataset, seed, factor, every):
-    "The first study's baseline of `dataset` and `seed` (same subset, initialisation and recipe), `factor` times as long"
-    config = run_config(dataset, seed, ARMS['baseline'])
-    config.update(epochs=FIRST_STUDY_EPOCHS[dataset] * factor, valid_part=0)
-    trainer = TrainRun(log=lambda msg: None, **config)
-    curve = FullCurve(curve_epochs(config['epochs'], every))
-    learn = trainer.learn
-    learn.add_cbs([ValidateAtEnd(), curve])
-    start = time.time()
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(config['epochs'])
-    return config['epochs'], curve.points, len(trainer.dls.valid_ds), round(time.time() - start, 1)
+def run(dataset, seed, epochs, every, datasets=None):
+    "The first study's baseline of `dataset` and `seed` (same subset, initialisation and recipe), trained for `epochs`"
+    config = dict(run_config(dataset, seed, ARMS['baseline'], datasets=datasets), epochs=epochs, valid_part=0)
+    trainer = TrainRun(quiet=True, **config)
+    curve = FullCurve(curve_epochs(epochs, every))  # the curve: the full test set; fastai validates after the last epoch only
+    trainer.learn.add_cbs([ValidateAtEnd(), curve])
+    result = trainer.fit()
+    return curve.points, len(trainer.dls.valid_ds), result['train_seconds']
 
 
 if __name__ == '__main__':
@@ -68,26 +57,26 @@ if __name__ == '__main__':
     p.add_argument('--out', type=Path, default=Path(__file__).parent/'results'/'convergence', help='folder of plateau.csv')
     p.add_argument('--claims', type=Path, default=None, help='folder where workers claim runs (default: a temporary folder per --out)')
     args = p.parse_args()
-    if args.epochs or args.n_train:  # DATASETS is run_study's: change it in place
-        for k, v in list(DATASETS.items()): DATASETS[k] = (v[0], args.n_train or v[1], v[2], v[3], args.epochs or v[4])
-        FIRST_STUDY_EPOCHS.update({k: args.epochs or v for k, v in FIRST_STUDY_EPOCHS.items()})
+    datasets = smoke_datasets(args.epochs, args.n_train) if args.epochs or args.n_train else None
+    epochs = {d: args.epochs or FIRST_STUDY_EPOCHS[d] * args.factor for d in FIRST_STUDY_EPOCHS}
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out/'plateau.csv'
     claims = args.claims or claims_folder(args.out, 'sar_nb_plateau_')
-    threads, cpu = torch.get_num_threads(), cpu_model()
-    print(json.dumps(dict(python=platform.python_version(), torch=torch.__version__, threads=threads, cpu=cpu)), flush=True)
+    machine = machine_info()
+    threads, cpu = machine['torch_threads'], machine['cpu']
+    print(json.dumps(machine), flush=True)
     for seed in args.seeds:  # seed-major: every dataset gets its first seeds first
         for dataset in args.datasets:
             job = ('plateau', dataset, seed, args.factor)
-            if any(r['dataset'] == dataset and int(r['seed']) == seed and int(r['epochs']) == FIRST_STUDY_EPOCHS[dataset] * args.factor
+            if any(r['dataset'] == dataset and int(r['seed']) == seed and int(r['epochs']) == epochs[dataset]
                    for r in read(path)) or not claim(claims, job): continue
-            epochs, points, n_test, seconds = run(dataset, seed, args.factor, args.every)
-            rows = [dict(dataset=dataset, seed=seed, epochs=epochs, epoch=e, test_accuracy=a, n_test=n_test, seconds=seconds,
+            points, n_test, seconds = run(dataset, seed, epochs[dataset], args.every, datasets)
+            rows = [dict(dataset=dataset, seed=seed, epochs=epochs[dataset], epoch=e, test_accuracy=a, n_test=n_test, seconds=seconds,
                          threads=threads, cpu=cpu) for e, a in points]
             new = not path.exists()
             with open(path, 'a', newline='') as f:
                 w = csv.DictWriter(f, fieldnames=FIELDS)
                 if new: w.writeheader()
                 w.writerows(rows)
-            print(json.dumps(dict(dataset=dataset, seed=seed, epochs=epochs, seconds=seconds, curve=points[-4:])), flush=True)
+            print(json.dumps(dict(dataset=dataset, seed=seed, epochs=epochs[dataset], seconds=seconds, curve=points[-4:])), flush=True)

@@ -1,4 +1,4 @@
-"""The controlled study of SAR at convergence on small training sets (the results page: nbs/06_results.ipynb).
+"""The controlled study of SAR at convergence on small training sets (the study page: nbs/08_study.ipynb).
 
     python study/run_study.py                           # every job of the CPU study not yet in the CSV
     python study/run_study.py --threads 1 &             # two workers on a 2-core machine: run it twice
@@ -38,12 +38,12 @@ The first study (`results/convergence/`, 51 runs) was made by an earlier version
 images and 50 on 4k, which `plateau.py` showed was short of the 4k baselines' plateau; and it built the loaders before
 seeding, so its runs of one seed share the subset and the initialisation, not the batch order.
 """
-import argparse, hashlib, tempfile, contextlib, csv, io, json, os, platform, sys, time
+import argparse, hashlib, tempfile, csv, json, os, sys, time
 from pathlib import Path
 
 import torch
 from fastai.callback.core import Callback
-from sar_nb.train import TrainRun, cpu_model
+from sar_nb.train import TrainRun, machine_info
 
 # dataset: (sar_nb dataset, training images, image size, patch size, epochs). The two 56-px composites are the same
 # scenes (same seed, same size) cut into 4-px patches (14x14, the grid DeiT-S/16 sees at 224 px) or 7-px ones (8x8)
@@ -100,21 +100,25 @@ def device_name(config)->str:
     return config['device'] if config['device'] != 'cuda' else f"cuda: {torch.cuda.get_device_name()}"
 
 
-def quiet_train(full_at=(), progress=None, **config)->dict:
-    "What `train` does, plus the whole validation set's accuracy after the epochs in `full_at` (`full_curve`), without fastai's output on stdout"
-    with contextlib.redirect_stdout(io.StringIO()):
-        run = TrainRun(log=lambda msg: None, **config)
-        curve = FullCurve(full_at)
-        run.learn.add_cb(curve)
-        if progress: run.learn.add_cb(Progress(progress))
-        return dict(run.fit(), full_curve=curve.points)
+def study_train(full_at=(), progress=None, **config)->dict:
+    "What `train` does (quietly), plus the whole validation set's accuracy after the epochs in `full_at` (`full_curve`)"
+    run = TrainRun(quiet=True, **config)
+    curve = FullCurve(full_at)
+    run.learn.add_cb(curve)
+    if progress: run.learn.add_cb(Progress(progress))
+    return dict(run.fit(), full_curve=curve.points)
 
 
-def run_config(dataset, seed, arm_kwargs, holdout=0.):
-    "The `train` arguments of one run"
-    kind, n_train, size, patch, epochs = DATASETS[dataset]
+def smoke_datasets(epochs=None, n_train=None)->dict:
+    "`DATASETS` with every dataset's epochs and training-set size overridden (smoke tests only)"
+    return {k: (v[0], n_train or v[1], v[2], v[3], epochs or v[4]) for k, v in DATASETS.items()}
+
+
+def run_config(dataset, seed, arm_kwargs, holdout=0., datasets=None):
+    "The `train` arguments of one run (`datasets`: `DATASETS`, or `smoke_datasets(...)`, which also validates on a smaller part)"
+    kind, n_train, size, patch, epochs = (datasets or DATASETS)[dataset]
     return dict(dataset=kind, n_train=n_train, img_size=size, patch_size=patch, epochs=epochs, bs=BS, seed=seed,
-                valid_part=CURVE_PART, holdout=holdout, precision=PRECISION, **MODEL, **arm_kwargs)
+                valid_part=CURVE_PART if datasets is None else 100, holdout=holdout, precision=PRECISION, **MODEL, **arm_kwargs)
 
 
 def append(path, fields, rows):
@@ -130,11 +134,15 @@ def read(path):
     with open(path) as f: return list(csv.DictReader(f))
 
 
-def tuned_weight(out, dataset):
-    "The sweep's winner on the held-out split (ties: the smaller lambda), or None while the sweep is incomplete"
-    rows = [r for r in read(out/'lambda_sweep.csv') if r['dataset'] == dataset]
+def sweep_winner(rows)->float|None:
+    "The λ of the sweep rows (dicts with `weight`, `holdout_accuracy`) with the best held-out accuracy (ties: the smaller λ); None until every λ ran"
     if {float(r['weight']) for r in rows} != set(SWEEP_WEIGHTS): return None
-    return max(rows, key=lambda r: (float(r['holdout_accuracy']), -float(r['weight'])))['weight']
+    return float(max(rows, key=lambda r: (float(r['holdout_accuracy']), -float(r['weight'])))['weight'])
+
+
+def tuned_weight(out, dataset):
+    "The sweep's winner for `dataset` (`sweep_winner`), or None while its sweep is incomplete"
+    return sweep_winner([r for r in read(out/'lambda_sweep.csv') if r['dataset'] == dataset])
 
 
 def jobs(datasets, arms, seeds):
@@ -147,12 +155,12 @@ def jobs(datasets, arms, seeds):
     return out
 
 
-def do_job(job, out, progress=False):
+def do_job(job, out, progress=False, datasets=None):
     what, dataset, arm, seed = job
     name = '-'.join(map(str, job)) if progress else None
-    n_train = DATASETS[dataset][1]
+    n_train = (datasets or DATASETS)[dataset][1]
     if what == 'sweep':
-        r = quiet_train(progress=name, **run_config(dataset, seed, dict(sar=True, weight=arm), holdout=SWEEP_VALID))
+        r = study_train(progress=name, **run_config(dataset, seed, dict(sar=True, weight=arm), holdout=SWEEP_VALID, datasets=datasets))
         c = r['config']
         row = dict(dataset=dataset, n_train=n_train, n_fit=c['n_train'], n_holdout=c['n_valid'], seed=seed, weight=arm,
                    epochs=c['epochs'], holdout_accuracy=r['accuracy'], holdout_entropy=r['spatial_entropy'],
@@ -160,9 +168,9 @@ def do_job(job, out, progress=False):
         append(out/'lambda_sweep.csv', SWEEP_FIELDS, [row])
         return row
     kwargs = dict(ARMS[arm])
-    if arm == 'sar_tuned': kwargs['weight'] = float(tuned_weight(out, dataset))
-    config = run_config(dataset, seed, kwargs)
-    r = quiet_train(full_at=[at_80(config['epochs'])], progress=name, **config)
+    if arm == 'sar_tuned': kwargs['weight'] = tuned_weight(out, dataset)
+    config = run_config(dataset, seed, kwargs, datasets=datasets)
+    r = study_train(full_at=[at_80(config['epochs'])], progress=name, **config)
     c, weight = r['config'], (kwargs.get('weight', 0.) if kwargs['sar'] else 0.)
     row = dict(dataset=dataset, n_train=n_train, arm=arm, seed=seed, weight=weight, epochs=c['epochs'], accuracy=r['accuracy'],
                accuracy_at_80=dict(r['full_curve'])[at_80(c['epochs'])], valid_entropy=r['spatial_entropy'], train_entropy=r['train_spatial_entropy'], jaccard=r.get('jaccard'),
@@ -200,25 +208,22 @@ if __name__ == '__main__':
     p.add_argument('--claims', type=Path, default=None, help='folder where workers claim jobs (default: a temporary folder per --out)')
     p.add_argument('--progress', action='store_true', help='a line on stderr every 10 epochs of each run')
     args = p.parse_args()
-    if args.epochs or args.n_train:
-        DATASETS = {k: (v[0], args.n_train or v[1], v[2], v[3], args.epochs or v[4]) for k, v in DATASETS.items()}
-        CURVE_PART = 100
+    datasets = smoke_datasets(args.epochs, args.n_train) if args.epochs or args.n_train else None
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     claims = args.claims or claims_folder(args.out)
-    print(json.dumps(dict(python=platform.python_version(), torch=torch.__version__, threads=torch.get_num_threads(), cpu=cpu_model(),
-                          model=MODEL, datasets=DATASETS)), flush=True)
+    print(json.dumps(dict(machine_info(), model=MODEL, datasets=datasets or DATASETS)), flush=True)
     pending = jobs(args.datasets, args.arms, args.seeds)
     while pending:
         done = {('run', r['dataset'], r['arm'], int(r['seed'])) for r in read(args.out/'study.csv')} | \
                {('sweep', r['dataset'], float(r['weight']), int(r['seed'])) for r in read(args.out/'lambda_sweep.csv')}
         pending = [j for j in pending if j not in done]
         # the tuned arm waits for the sweep; where the sweep chose the paper's lambda, it is the `sar` arm (not re-run)
-        pending = [j for j in pending if not (j[2] == 'sar_tuned' and tuned_weight(args.out, j[1]) in ('0.01', 0.01))]
+        pending = [j for j in pending if not (j[2] == 'sar_tuned' and tuned_weight(args.out, j[1]) == 0.01)]
         ready = [j for j in pending if not (j[2] == 'sar_tuned' and tuned_weight(args.out, j[1]) is None)]
         job = next((j for j in ready if claim(claims, j)), None)
         if job is None:
             if all((claims/('-'.join(map(str, j)) + '.claim')).exists() for j in pending): break  # the rest is with other workers
             time.sleep(20); continue  # the tuned arm waits for the sweep
-        row = do_job(job, args.out, args.progress)
+        row = do_job(job, args.out, args.progress, datasets)
         print(json.dumps({k: v for k, v in row.items() if k not in ('config', 'cpu')}), flush=True)
