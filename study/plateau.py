@@ -58,7 +58,7 @@ if __name__ == '__main__':
     p.add_argument('--claims', type=Path, default=None, help='folder where workers claim runs (default: a temporary folder per --out)')
     args = p.parse_args()
     datasets = smoke_datasets(args.epochs, args.n_train) if args.epochs or args.n_train else None
-    epochs = {d: args.epochs or FIRST_STUDY_EPOCHS[d] * args.factor for d in FIRST_STUDY_EPOCHS}
+    epochs = {d: (args.epochs or FIRST_STUDY_EPOCHS[d]) * args.factor for d in FIRST_STUDY_EPOCHS}  # --epochs replaces the first study's
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out/'plateau.csv'
