@@ -275,13 +275,18 @@ def defaults_follow(study, datasets=FACTORIAL_DATASETS):
     if any(r is None or r['n'] < 5 for r in reads): return None  # not decided yet
     return all(_sign(r) > 0 for r in reads)
 
-def default_sentence(decided):
-    "What `sar_learner`/`sar-train` train by default, and whether the study supports it (`decided`: `defaults_follow`'s answer)"
+def default_sentence(study, datasets=FACTORIAL_DATASETS):
+    "What `sar_learner`/`sar-train` train by default, whether the study supports it (`defaults_follow`), and SAR + nosn against SAR alone per dataset"
+    decided = defaults_follow(study, datasets)
     head = "`sar_learner` and `sar-train` train SAR without nosn by default (`nosn=True` or `--nosn` turn it on). "
-    return head + ("That stays until both 2×2 datasets have five seeds with all four arms: the question is open." if decided is None else
-                   "The study supports it: SAR with nosn is not measurably more accurate than SAR alone on both datasets." if decided is False else
-                   "**The study says otherwise**: SAR with nosn is measurably more accurate than SAR alone on both datasets, so the default should change.")
-
+    reads = {d: factorial_effects(study, d, 'accuracy', 100)['nosn with SAR'] for d in datasets}
+    per = '; '.join(f"{DATA_NAMES[d]} {r['mean']:+.2f} points (95% CI {r['lo']:+.2f} to {r['hi']:+.2f}, {r['n']} seeds)" for d, r in reads.items() if r and r['n'] >= 2)
+    per = f" SAR + nosn minus SAR alone, test accuracy: {per}." if per else ''
+    if decided is None: return head + "That stays until both 2×2 datasets have five seeds with all four arms: the question is open." + per
+    if decided: return head + "**The study says otherwise**: SAR with nosn is measurably more accurate than SAR alone on every 2×2 dataset, so the default should change." + per
+    better = [DATA_NAMES[d] for d, r in reads.items() if _sign(r) > 0]
+    return (head + "The study keeps it: SAR with nosn is not measurably more accurate than SAR alone on every 2×2 dataset"
+            + (f" (it is on {', '.join(better)} only)" if better else '') + "." + per)
 
 def plateau_gains(study, extra=None):
     "Per dataset: what the last fifth of training added to the baseline (points, full test set), over the study's seeds and `extra`'s"
