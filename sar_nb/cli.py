@@ -21,9 +21,9 @@ _NOT_OPTIONS = ('log', 'return')  # `train` arguments that only Python callers p
 
 def _flag(name:str)->str: return '--' + name.replace('_', '-')
 
-def _plain(doc:str|None)->str:
-    "A docment as `--help` text: code quotes dropped, arguments named as options"
-    return re.sub(r'\b(n_train|img_size|patch_size|recipe|bs)\b(?==)', lambda m: _flag(m[1]), (doc or '').replace('`', ''))
+def _plain(doc:str|None, names)->str:
+    "A docment as `--help` text: code quotes dropped, `name=` of an argument in `names` written as its option"
+    return re.sub(r'\b(\w+)(?==)', lambda m: _flag(m[1]) if m[1] in names else m[0], (doc or '').replace('`', ''))
 
 def _option_type(anno:str):
     "The argparse type of a `train` annotation ('int | None' -> int): the syntax only; `train_config` checks the values"
@@ -38,9 +38,10 @@ def train_parser()->argparse.ArgumentParser:
     p = _Parser(prog='sar-train', description="Train a timm ViT with spatial-entropy regularisation (SAR) using fastai. "
                 f"With no options: a small ViT with SAR on 4,000 Fashion-MNIST images for {DEFAULT_EPOCHS} epochs, sized to "
                 "train in minutes on a laptop's CPU (the README says what it reached, and how fast, where it was measured).")
-    for name, d in docments(train, full=True).items():
+    docs = docments(train, full=True)
+    for name, d in docs.items():
         if name in _NOT_OPTIONS: continue
-        flags, help = [_flag(name)] + _ALIASES.get(name, []), _plain(d['docment'])
+        flags, help = [_flag(name)] + _ALIASES.get(name, []), _plain(d['docment'], docs)
         if 'bool' in str(d['anno']):  # on by default: --X and --no-X; off: --X
             p.add_argument(*flags, action=argparse.BooleanOptionalAction if d['default'] else 'store_true', default=d['default'],
                            help=f"{help} (default: {'on' if d['default'] else 'off'})")

@@ -402,8 +402,8 @@ class TrainRun:
     def _epoch(self, i:int, values:list)->dict:
         "Epoch `i`'s row of the recorder as a dict; an epoch that skipped validation (`ValidateAtEnd`) has its training loss only"
         names = self.learn.recorder.metric_names[1:-1]  # without 'epoch' and 'time' (the recorder's values have neither)
-        validated = len(values) == len(names)
-        row = {k: _finite(v) for k, v in zip(names, values if validated else values[:1])}
+        validated = len(values) == len(names)  # else the training loss only: zip stops there
+        row = {k: _finite(v) for k, v in zip(names, values)}
         size = (self.part.sets.get(i) if self.part is not None else len(self.dls.valid_ds)) if validated else None
         return dict(row, epoch=i, valid_images=size)
 
