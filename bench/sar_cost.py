@@ -1,68 +1,115 @@
-"""What SAR costs through fastai on this CPU: `sar_learner`'s default model with and without `SARCallback`.
+"""What SAR costs through fastai on this CPU: `sar_learner`'s default model, batch by batch with and without `SARCallback`.
 
-    python bench/sar_cost.py --out bench/results      # 16 rounds (about 90 s on 2 cores); writes sar_cost_cpu.json
+    python bench/sar_cost.py --out bench/results      # 40 epochs (about 2 minutes on 2 cores); writes sar_cost_cpu.json
     python bench/sar_cost.py --smoke                  # tiny, for CI
+    PYTHONPATH=/old/checkout python bench/sar_cost.py --out bench/results --tag before   # the same on older code
 
-Two learners on the same 2,048 Fashion-MNIST images (28 px, 7x7 grid, batch 64), one without SAR and one with it, each
-warmed up by an epoch, then fit for `--epochs` epochs each in turn, `--rounds` times, in alternating order: the two fits
-of a round are seconds apart, so that the machine's slow minutes (a shared VM's speed drifts by 10% and more) fall on
-both. Training phases only (`PhaseTimer`; validation is excluded). The figure is the median over the rounds of each
-round's overhead, with / without - 1, next to the medians of the images per second. Run it on a quiet machine: other work on the cores
-(a study's workers) makes single rounds meaningless; pause them (`kill -STOP`) while it runs.
+One `Learner` (`sar_learner(sar=False)`'s default model, fp32) on 2,048 Fashion-MNIST images (28 px, 7x7 grid, batch
+64) with the `SARCallback` that `sar_learner` adds by default, switched on for every other training batch: batches
+2i and 2i+1 make a pair, one with SAR and one without (which one alternates from epoch to epoch). Each batch is timed
+from its `before_batch` to the next one's, so its time holds everything fastai does for it: the callbacks, the
+forward and backward passes, the optimiser step and the loading of the next batch. The figure is the median over
+the pairs of with / without - 1, with a distribution-free 95% interval for that median (order statistics); next to it
+the ratio of the total times, and the images per second of each half.
+
+Why pairs of batches and not whole fits in turn: this VM's speed drifts by 10-30% over seconds, and 32 rounds of
+one-epoch fits in turn left an interval of about +-8 points around the median; two batches 70 ms apart see the same
+machine. Why one learner and not one with SAR and one without: with two learners in one process, the one built
+second trained 5-10% slower in either role (its activations page-faulted more: glibc's heap is shaped by what was
+allocated before), which an earlier version of this script charged to SAR.
+
+Run it on a quiet machine: other work on the cores (a study's workers) adds noise; pause them (`kill -STOP`) while it runs.
 """
-import argparse, json, statistics
+import argparse, json, statistics, time
 from pathlib import Path
 import torch
+from scipy.stats import binom
+from fastai.callback.core import Callback
 from fastai.torch_core import set_seed
-from sar_nb.data import fashion_mnist_dls
-from sar_nb.data import valid_part
+from sar_nb.data import fashion_mnist_dls, valid_part
 from sar_nb.learner import sar_learner, SMALL_VIT
-from sar_nb.train import PhaseTimer, machine_info
+from sar_nb.callback import SARCallback
+from sar_nb.train import machine_info
 
 
-def learner(dls, sar:bool):
-    "`sar_learner`'s default model, with or without SAR, warmed up by one epoch (allocator, kernels, the labeller's first calls)"
-    set_seed(0)
-    learn = sar_learner(dls, sar=sar, precision='fp32', cbs=PhaseTimer())
-    with learn.no_bar(), learn.no_logging(): learn.fit(1)
-    return learn
+def sar_batch(epoch:int, it:int)->bool:
+    "Whether training batch `it` of `epoch` gets SAR: one of each pair (2i, 2i+1), the first in even epochs"
+    return (it + epoch) % 2 == 0
 
-def train_seconds(learn, epochs:int)->float:
-    "Seconds in the training phases of a `fit` of `epochs` epochs"
-    with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
-    return learn.phase_timer.train_s
+class EveryOtherBatch(SARCallback):
+    "`SARCallback` on the batches `sar_batch` picks; the others train as without it"
+    def before_batch(self):
+        self.active = sar_batch(self.epoch, self.iter)
+        if self.active: super().before_batch()
+    def after_loss(self):
+        if self.active: super().after_loss()
+
+class BatchCycles(Callback):
+    "Seconds from each training batch's `before_batch` to the next one's (the last: to `after_train`), in `times[(epoch, iter)]`"
+    order = -100  # before every other callback
+    def before_fit(self): self.times = {}
+    def before_train(self): self.start = None
+    def _lap(self, it):
+        now = time.perf_counter()
+        if self.start is not None: self.times[(self.epoch, it)] = now - self.start
+        self.start = now
+    def before_batch(self):
+        if self.training: self._lap(self.iter - 1)
+    def after_train(self): self._lap(self.iter); self.start = None
+
+
+def median_interval(values, level=0.95)->tuple:
+    "A distribution-free interval for the median of `values`: order statistics j and n+1-j, P(Bin(n, 1/2) < j) <= (1-level)/2"
+    x, n = sorted(values), len(values)
+    j = int(binom.ppf((1 - level) / 2, n, 0.5))  # the number of values below the interval
+    if j < 1: return x[0], x[-1]
+    return x[j - 1], x[n - j]
+
+
+def pair_overheads(times:dict)->list:
+    "with / without - 1 (%) for each complete pair of batches (2i, 2i+1) in `BatchCycles.times`"
+    out = []
+    for (epoch, it), t in times.items():
+        if it % 2 or (epoch, it + 1) not in times: continue
+        other = times[(epoch, it + 1)]
+        with_s, without_s = (t, other) if sar_batch(epoch, it) else (other, t)
+        out.append(100 * (with_s / without_s - 1))
+    return out
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--rounds', type=int, default=16)
-    p.add_argument('--epochs', type=int, default=1)
+    p.add_argument('--epochs', type=int, default=40)
     p.add_argument('--n-train', type=int, default=2048)
     p.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument('--smoke', action='store_true', help='one round of one epoch on 256 images (CI)')
+    p.add_argument('--smoke', action='store_true', help='two epochs on 256 images (CI)')
     p.add_argument('--out', type=Path, default=None, help='folder for sar_cost_cpu.json')
+    p.add_argument('--tag', default=None, help='names the results file sar_cost_cpu_TAG.json (e.g. a run on older code)')
     args = p.parse_args()
     if args.threads: torch.set_num_threads(args.threads)
-    rounds, epochs, n_train = (1, 1, 256) if args.smoke else (args.rounds, args.epochs, args.n_train)
+    epochs, n_train = (2, 256) if args.smoke else (args.epochs, args.n_train)
     dls = fashion_mnist_dls(n_train=n_train, bs=64, download=False)
     dls.valid = valid_part(dls, 256)  # validation is not timed; keep it short
-    images = epochs * len(dls.train) * dls.train.bs
-    learners, per_round = {sar: learner(dls, sar) for sar in (False, True)}, []
-    for r in range(rounds):
-        order = (False, True) if r % 2 == 0 else (True, False)
-        secs = {sar: train_seconds(learners[sar], epochs) for sar in order}
-        per_round.append(dict(round=r, first='with' if order[0] else 'without', without_s=round(secs[False], 3), with_s=round(secs[True], 3),
-                              overhead_pct=round(100 * (secs[True] / secs[False] - 1), 2)))
-        print(json.dumps(per_round[-1]), flush=True)
-    med = lambda k: statistics.median(r[k] for r in per_round)
-    result = dict(machine=machine_info('cpu'),
-                  setup=dict(model=SMALL_VIT, n_train=n_train, bs=64, img_size=28, grid=[7, 7], epochs=epochs, rounds=rounds, precision='fp32'),
-                  without_images_per_s=round(images / med('without_s'), 1), with_images_per_s=round(images / med('with_s'), 1),
-                  overhead_pct=round(med('overhead_pct'), 2), rounds=per_round)
-    print(json.dumps({k: v for k, v in result.items() if k != 'rounds'}))
+    set_seed(0)
+    cycles, sar = BatchCycles(), EveryOtherBatch()  # sar_learner's default λ and schedule
+    learn = sar_learner(dls, sar=False, precision='fp32', cbs=[cycles, sar])
+    with learn.no_bar(), learn.no_logging(): learn.fit(1)  # warm-up: allocator, kernels, the labeller's first calls
+    with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
+    overheads = pair_overheads(cycles.times)
+    low, high = median_interval(overheads)
+    with_t = [t for (e, i), t in cycles.times.items() if sar_batch(e, i)]
+    without_t = [t for (e, i), t in cycles.times.items() if not sar_batch(e, i)]
+    result = dict(machine=machine_info('cpu'), tag=args.tag,
+                  setup=dict(model=SMALL_VIT, n_train=n_train, bs=64, img_size=28, grid=[7, 7], epochs=epochs, precision='fp32',
+                             weight=sar.weight, design='one learner, SARCallback on one batch of each pair (2i, 2i+1)'),
+                  pairs=len(overheads), overhead_pct=round(statistics.median(overheads), 2), overhead_pct_95=[round(low, 2), round(high, 2)],
+                  total_time_overhead_pct=round(100 * (sum(with_t) / len(with_t) / (sum(without_t) / len(without_t)) - 1), 2),
+                  without_images_per_s=round(64 * len(without_t) / sum(without_t), 1), with_images_per_s=round(64 * len(with_t) / sum(with_t), 1),
+                  median_batch_ms=dict(without_sar=round(1e3 * statistics.median(without_t), 2), with_sar=round(1e3 * statistics.median(with_t), 2)))
+    print(json.dumps(result))
     if args.out and not args.smoke:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out/'sar_cost_cpu.json').write_text(json.dumps(result, indent=1))
+        (args.out/f"sar_cost_cpu{'_' + args.tag if args.tag else ''}.json").write_text(json.dumps(result, indent=1))
 
 
 if __name__ == '__main__': main()

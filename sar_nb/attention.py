@@ -11,8 +11,8 @@ from timm.layers import Attention
 from timm.models.vision_transformer import VisionTransformer, Block
 
 # %% auto #0
-__all__ = ['find_vit', 'check_vit', 'cls_scores_from_qkv', 'AttentionCapture', 'NoSkipBlock', 'remove_last_skip',
-           'cls_attention_maps', 'show_cls_attention']
+__all__ = ['find_vit', 'check_vit', 'cls_scores_from_qk', 'cls_scores_from_qkv', 'AttentionCapture', 'NoSkipBlock',
+           'remove_last_skip', 'cls_attention_maps', 'show_cls_attention']
 
 # %% ../nbs/01_attention.ipynb #f64388d2
 def find_vit(model:nn.Module)->VisionTransformer:
@@ -46,41 +46,48 @@ def check_vit(vit:VisionTransformer, # the ViT to regularise
                          "longer cover the patch grid. Create the model with patch_drop_rate=0 to use SAR.")
 
 # %% ../nbs/01_attention.ipynb #837e2874
-def _split_qkv(attn:Attention, qkv:Tensor, first_key:int=0)->tuple[Tensor, Tensor]:
-    "The class token's query `(B, H, 1, d)` and the keys from `first_key` on `(B, H, T', d)` from the output of `attn.qkv`, in float32, normalised as `attn` normalises them"
-    B, T, _ = qkv.shape
-    q, k, _ = qkv.view(B, T, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)  # views, no copy
-    return attn.q_norm(q[:, :, :1].float()), attn.k_norm(k[:, :, first_key:].float())  # only what is used goes to float32
+def cls_scores_from_qk(attn:Attention, # the last block's attention module
+                       q:Tensor, # its queries after `attn.q_norm`, (B, H, T, d) (only the class token's, T = 1, will do)
+                       k:Tensor, # its keys after `attn.k_norm`, (B, H, T, d)
+                       num_prefix_tokens:int=1, # CLS + distillation + register tokens
+                       all_keys:bool=False, # scores against every token instead of the patches only
+                      )->Tensor: # (B, H, N) pre-softmax, scaled scores, float32
+    "Pre-softmax scaled scores of the class token's query against the patch keys"
+    keys = k[:, :, 0 if all_keys else num_prefix_tokens:]
+    return (q[:, :, :1].float() * attn.scale @ keys.float().transpose(-2, -1)).squeeze(2)  # only what is used goes to float32
 
 def cls_scores_from_qkv(attn:Attention, # the last block's attention module
                         qkv:Tensor, # output of `attn.qkv`, (B, T, 3*H*d)
                         num_prefix_tokens:int=1, # CLS + distillation + register tokens
                         all_keys:bool=False, # scores against every token instead of the patches only
                        )->Tensor: # (B, H, N) pre-softmax, scaled scores, float32
-    "Pre-softmax scaled scores of the class token's query against the patch keys"
-    q, keys = _split_qkv(attn, qkv, 0 if all_keys else num_prefix_tokens)
-    return (q * attn.scale @ keys.transpose(-2, -1)).squeeze(2)
+    "The same scores from the output of `attn.qkv`, split and normalised as `attn` does"
+    B, T, _ = qkv.shape
+    q, k, _ = qkv.view(B, T, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)  # views, no copy
+    return cls_scores_from_qk(attn, attn.q_norm(q[:, :, :1]), attn.k_norm(k), num_prefix_tokens, all_keys)
 
 # %% ../nbs/01_attention.ipynb #9a67a8ba
 class AttentionCapture:
-    "Keep the last block's qkv output and the patch grid of the timm ViT inside `model`"
+    "Keep the last block's normalised queries and keys and the patch grid of the timm ViT inside `model`"
     def __init__(self, model:nn.Module, # a timm ViT, or any model containing one
                  training:bool=False, # check that the model can be trained with SAR (no patch dropout)
                 ):
         self.model, self.vit = model, find_vit(model)
         check_vit(self.vit, training)
-        self.handles, self.qkv, self.grid = [], None, None
+        self.handles, self.q, self.k, self.grid = [], None, None, None
 
     def _keep_grid(self, module, args, out):
         self.grid = tuple(out.shape[1:3]) if out.ndim == 4 else tuple(self.vit.patch_embed.grid_size)
-    def _keep_qkv(self, module, args, out): self.qkv = out.as_subclass(Tensor)  # plain tensor (fastai's subclasses slow every op)
+    def _keep_q(self, module, args, out): self.q = out.as_subclass(Tensor)  # plain tensors (fastai's subclasses slow every op)
+    def _keep_k(self, module, args, out): self.k = out.as_subclass(Tensor)
     def _disarm_hook(self, module, args, out): self.disarm()
 
     def arm(self, once:bool=True)->AttentionCapture:
         "Hook the ViT; with `once`, the hooks go away when `model`'s next forward pass ends (or fails)"
         self.disarm()
+        attn = self.vit.blocks[-1].attn
         self.handles = [self.vit.patch_embed.register_forward_hook(self._keep_grid),
-                        self.vit.blocks[-1].attn.qkv.register_forward_hook(self._keep_qkv)]
+                        attn.q_norm.register_forward_hook(self._keep_q), attn.k_norm.register_forward_hook(self._keep_k)]
         if once: self.handles.append(self.model.register_forward_hook(self._disarm_hook, always_call=True))
         return self
 
@@ -89,7 +96,9 @@ class AttentionCapture:
         for h in self.handles: h.remove()
         self.handles = []
 
-    def clear(self): self.qkv = self.grid = None
+    def clear(self): self.q = self.k = self.grid = None
+    @property
+    def captured(self)->bool: return self.k is not None
     def __enter__(self): return self.arm(once=False)
     def __exit__(self, *args): self.disarm()
 
@@ -97,9 +106,9 @@ class AttentionCapture:
     def num_prefix_tokens(self)->int: return self.vit.num_prefix_tokens
 
     def _check(self):
-        if self.qkv is None:
+        if not self.captured:
             raise RuntimeError("Nothing captured: the ViT's last block did not run since the capture was armed.")
-        n_patches = self.qkv.shape[1] - self.num_prefix_tokens
+        n_patches = self.k.shape[2] - self.num_prefix_tokens
         if n_patches != math.prod(self.grid):
             raise RuntimeError(f"The last block saw {n_patches} patch tokens but the patch grid is {self.grid}: "
                                "patches were dropped or added (patch_drop_rate > 0?), so the grid does not apply.")
@@ -107,14 +116,14 @@ class AttentionCapture:
     def cls_scores(self)->Tensor:
         "Pre-softmax scaled scores `(B, H, N)` of the captured pass, float32, differentiable"
         self._check()
-        with torch.autocast(self.qkv.device.type, enabled=False):
-            return cls_scores_from_qkv(self.vit.blocks[-1].attn, self.qkv, self.num_prefix_tokens)
+        with torch.autocast(self.k.device.type, enabled=False):
+            return cls_scores_from_qk(self.vit.blocks[-1].attn, self.q, self.k, self.num_prefix_tokens)
 
     def cls_attention(self)->Tensor:
         "Post-softmax attention `(B, H, gh, gw)` of the class token on the patches (softmax over all tokens)"
         self._check()
-        with torch.autocast(self.qkv.device.type, enabled=False):
-            scores = cls_scores_from_qkv(self.vit.blocks[-1].attn, self.qkv, all_keys=True)
+        with torch.autocast(self.k.device.type, enabled=False):
+            scores = cls_scores_from_qk(self.vit.blocks[-1].attn, self.q, self.k, all_keys=True)
         return scores.softmax(-1)[:, :, self.num_prefix_tokens:].unflatten(-1, self.grid)
 
 # %% ../nbs/01_attention.ipynb #c477632a

@@ -9,7 +9,6 @@ from torch import Tensor
 from fastcore.basics import store_attr
 from fastai.callback.core import Callback, GatherPredsCallback
 from fastai.callback.training import GradientAccumulation
-from fastai.callback.schedule import SchedLin, SchedCos, combine_scheds
 from fastai.learner import ValueMetric
 from fastai.torch_core import find_bs
 from .entropy import spatial_entropy
@@ -26,8 +25,11 @@ def sar_schedule(n_epoch:int, # length of training
                 ):
     "The paper's λ multiplier as a function of training progress (0 to 1): linear warm-up, then cosine decay to 0"
     warm = min(warmup_epochs / n_epoch, max_warmup) if n_epoch > 0 else 0.
-    if warm <= 0: return SchedCos(1., 0.)
-    return combine_scheds([warm, 1 - warm], [SchedLin(0., 1.), SchedCos(1., 0.)])
+    def multiplier(pos:float)->float:
+        if pos < warm: return pos / warm  # fastai's SchedLin(0, 1) ...
+        if warm >= 1: return 1.
+        return (1 + math.cos(math.pi * min((pos - warm) / (1 - warm), 1.))) / 2  # ... then SchedCos(1, 0)
+    return multiplier
 
 # %% ../nbs/02_callback.ipynb #1f8397d3
 def distributed_mean(total, # a sum (number or tensor) over this process's items
@@ -108,7 +110,7 @@ class SARCallback(Callback):
         if callable(self.weight): return check_weight(self.weight(self.pct_train), 'the weight schedule')
         return self.weight * (1. if self.multiplier is None else float(self.multiplier(self.pct_train)))
 
-    def before_train(self): self.total, self.count, self._bad, self._empty = 0., 0, 0, 0
+    def before_train(self): self._batches = []  # each batch's mean entropy, finite maps, maps and images: summed in `after_train`
     def before_batch(self): self.capture.arm(once=True)
 
     def after_loss(self):
@@ -120,9 +122,7 @@ class SARCallback(Callback):
         n_good = finite.sum()  # kept on the device: nothing here waits for the GPU
         entropy = torch.where(finite, maps, 0.).sum() / n_good.clamp(min=1)  # the mean over the finite maps, 0 if none
         if weight != 0: self.learn.loss_grad = self.learn.loss_grad + weight * entropy
-        counted = find_bs(self.learn.xb) * (n_good > 0)  # a batch with no finite map counts for nothing
-        self.total, self.count = self.total + entropy.detach() * counted, self.count + counted
-        self._bad, self._empty = self._bad + (maps.numel() - n_good), self._empty + (n_good == 0)
+        self._batches.append((entropy.detach(), n_good, maps.numel(), find_bs(self.learn.xb)))
 
     def _entropy_for(self, device:torch.device):
         "`entropy_fn`, compiled (`fullgraph`: the device path has no graph break) where `compile` says so"
@@ -133,8 +133,13 @@ class SARCallback(Callback):
         return torch.compile(self.entropy_fn, fullgraph=True, dynamic=False)  # dynamo's cache: compiled on the first fit only
 
     def after_train(self):
-        "Report the epoch's non-finite maps: the one place the callback reads a number back from the device"
-        bad, empty = int(self._bad), int(self._empty)
+        "Sum up the epoch's batches and report its non-finite maps: the one place the callback reads numbers back from the device"
+        if not self._batches: self.total, self.count = 0., 0; return
+        entropy, n_good = (torch.stack(t).double() for t in list(zip(*self._batches))[:2])
+        n_maps, images = (torch.tensor(t, dtype=torch.float64, device=entropy.device) for t in list(zip(*self._batches))[2:])
+        counted = images * (n_good > 0)  # a batch with no finite map counts for nothing
+        total, count, bad, empty = torch.stack([(entropy * counted).sum(), counted.sum(), (n_maps - n_good).sum(), (n_good == 0).sum()]).tolist()
+        self.total, self.count, bad, empty, self._batches = total, int(count), int(bad), int(empty), []
         if not bad: return
         self.bad_maps, self.skipped = self.bad_maps + bad, self.skipped + empty
         warnings.warn(f"SARCallback: {bad} attention maps had non-finite scores in epoch {self.epoch}; each batch's entropy term "
@@ -168,7 +173,7 @@ class ValidAttentionMetric(Callback):
     def before_batch(self):
         if self.capture is not None: self.capture.arm(once=True)
     def after_pred(self):
-        if self.capture is None or self.capture.qkv is None: return
+        if self.capture is None or not self.capture.captured: return
         total, count = self.measure(self.capture)
         self.capture.clear()
         self.total, self.count = self.total + total, self.count + count
