@@ -314,6 +314,21 @@ def grid_contrast(study, arm, col='accuracy', scale=100.):
     d = (fine - coarse).dropna()
     return ci(d.values) if len(d) else None
 
+CHANCE = 0.1  # the composites' objects are the ten Fashion-MNIST classes
+PILOT_CLEAR = 2  # "clearly above chance": at least twice chance, on the full test set
+
+def grid_pilot(study):
+    "The pilot of the grid study (issue: 1k scenes unless the baseline cannot get clearly above chance, then 2k): seed 0's baseline at each grid"
+    runs = study[study.dataset.isin(GRID_PAIR) & (study.arm == 'baseline') & (study.seed == 0)] if len(study) else study
+    acc = {d: float(runs[runs.dataset == d].accuracy.iloc[0]) for d in GRID_PAIR if (runs.dataset == d).any()}
+    if not acc: return "**Pilot**: not run yet (the baseline, seed 0, at each grid on 1,000 scenes)."
+    said = '; '.join(f"{DATA_NAMES[d].split(', ')[1]} {100*a:.1f}%" for d, a in acc.items())
+    low = [DATA_NAMES[d].split(', ')[1] for d, a in acc.items() if a < PILOT_CLEAR * CHANCE]
+    if low: verdict = f"not clearly above chance at the {', '.join(low)}: the grid study should move to 2,000 scenes"
+    elif len(acc) < len(GRID_PAIR): verdict = "clearly above chance so far; the other grid's pilot is still running"
+    else: verdict = "both clearly above chance (at least twice it), so the grid study keeps 1,000 scenes"
+    return (f"**Pilot** (the baseline, seed 0, 1,000 scenes, full test set; chance is {100*CHANCE:.0f}%): {said}: {verdict}.")
+
 def grid_table(study, arms=('sar', 'nosn', 'sar_nosn')):
     "Per arm and metric: its paired effect at each grid and the grid contrast (14×14 minus 8×8)"
     rows = []
