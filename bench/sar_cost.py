@@ -15,8 +15,8 @@ the ratio of the total times, and the images per second of each half.
 Why pairs of batches and not whole fits in turn: this VM's speed drifts by 10-30% over seconds, and 32 rounds of
 one-epoch fits in turn left an interval of about +-8 points around the median; two batches 70 ms apart see the same
 machine. Why one learner and not one with SAR and one without: with two learners in one process, the one built
-second trained 5-10% slower in either role (its activations page-faulted more: glibc's heap is shaped by what was
-allocated before), which an earlier version of this script charged to SAR.
+second trained slower in either role (profiled: its GELUs and matrix products took up to 2-3x as long, whichever of
+the two had SAR), which an earlier version of this script charged to SAR.
 
 Run it on a quiet machine: other work on the cores (a study's workers) adds noise; pause them (`kill -STOP`) while it runs.
 """
