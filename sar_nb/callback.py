@@ -135,11 +135,11 @@ class SARCallback(Callback):
     def after_train(self):
         "Sum up the epoch's batches and report its non-finite maps: the one place the callback reads numbers back from the device"
         if not self._batches: self.total, self.count = 0., 0; return
-        entropy, n_good = (torch.stack(t).double() for t in list(zip(*self._batches))[:2])
-        n_maps, images = (torch.tensor(t, dtype=torch.float64, device=entropy.device) for t in list(zip(*self._batches))[2:])
-        counted = images * (n_good > 0)  # a batch with no finite map counts for nothing
-        total, count, bad, empty = torch.stack([(entropy * counted).sum(), counted.sum(), (n_maps - n_good).sum(), (n_good == 0).sum()]).tolist()
-        self.total, self.count, bad, empty, self._batches = total, int(count), int(bad), int(empty), []
+        entropy, n_good, n_maps, images = zip(*self._batches)
+        entropy, n_good = torch.stack(entropy).double(), torch.stack(n_good).double()
+        counted = n_good.new_tensor(images) * (n_good > 0)  # a batch with no finite map counts for nothing
+        total, count, good, empty = torch.stack([(entropy * counted).sum(), counted.sum(), n_good.sum(), (n_good == 0).sum()]).tolist()
+        self.total, self.count, bad, empty, self._batches = total, int(count), sum(n_maps) - int(good), int(empty), []
         if not bad: return
         self.bad_maps, self.skipped = self.bad_maps + bad, self.skipped + empty
         warnings.warn(f"SARCallback: {bad} attention maps had non-finite scores in epoch {self.epoch}; each batch's entropy term "

@@ -322,8 +322,9 @@ def grid_pilot(study):
     runs = study[study.dataset.isin(GRID_PAIR) & (study.arm == 'baseline') & (study.seed == 0)] if len(study) else study
     acc = {d: float(runs[runs.dataset == d].accuracy.iloc[0]) for d in GRID_PAIR if (runs.dataset == d).any()}
     if not acc: return "**Pilot**: not run yet (the baseline, seed 0, at each grid on 1,000 scenes)."
-    said = '; '.join(f"{DATA_NAMES[d].split(', ')[1]} {100*a:.1f}%" for d, a in acc.items())
-    low = [DATA_NAMES[d].split(', ')[1] for d, a in acc.items() if a < PILOT_CLEAR * CHANCE]
+    grid = {d: DATA_NAMES[d].split(', ')[1] for d in acc}  # '14×14 grid'
+    said = '; '.join(f"{grid[d]} {100*a:.1f}%" for d, a in acc.items())
+    low = [grid[d] for d, a in acc.items() if a < PILOT_CLEAR * CHANCE]
     if low: verdict = f"not clearly above chance at the {', '.join(low)}: the grid study should move to 2,000 scenes"
     elif len(acc) < len(GRID_PAIR): verdict = "clearly above chance so far; the other grid's pilot is still running"
     else: verdict = "both clearly above chance (at least twice it), so the grid study keeps 1,000 scenes"
