@@ -367,3 +367,41 @@ def headline(study, diffs=None):
               f"{len(sets)} datasets) but " + (f"changes test accuracy measurably on none of them." if not changed else
               f"changes test accuracy measurably only on {', '.join(changed)}."))
     return f"{first} {second}"
+
+
+GRID_EFFECTS = {"SAR + nosn vs baseline (the paper's)": "the paper's configuration (SAR + nosn)", 'nosn without SAR': 'nosn alone',
+                'SAR with nosn': 'SAR on top of nosn'}
+
+def _moves(r, digits=2):
+    "How an effect reads from its interval: 'raises it (…)', 'lowers it (…)', 'does not measurably change it (…)'; one seed: no verdict"
+    if r['n'] < 2: return f"moves it {r['mean']:+.{digits}f} (one seed, no interval)"
+    verb = {1: 'raises it', -1: 'lowers it', 0: 'does not measurably change it'}[_sign(r)]
+    return f"{verb} ({r['mean']:+.{digits}f}, 95% CI {r['lo']:+.{digits}f} to {r['hi']:+.{digits}f}, {r['n']} seeds)"
+
+def grid_answer(study, cols=('accuracy', 'jaccard')):
+    "Markdown bullets for the opening answer: per grid and measure, what the paper's configuration, nosn alone and SAR on top of nosn do; then whether the grid changes each arm's effect"
+    lines = []
+    for d in GRID_PAIR:
+        parts = []
+        for col in cols:
+            label, scale, digits = METRICS[col]
+            eff = factorial_effects(study, d, col, scale)
+            said = [f"{name} {_moves(eff[key], digits)}" for key, name in GRID_EFFECTS.items() if eff[key] is not None]
+            if said: parts.append(f"  - *{label.split(' (')[0]}*: " + '; '.join(said) + '.')
+        n = int((study.dataset == d).sum()) if len(study) else 0
+        if parts: lines.append(f"- **{DATA_NAMES[d]}** ({n} runs):\n" + '\n'.join(parts))
+        elif n: lines.append(f"- **{DATA_NAMES[d]}** ({n} run{'s' if n > 1 else ''}): no arm has a paired seed with the baseline yet.")
+    changes = []
+    for arm in ('sar_nosn', 'nosn'):
+        for col in cols:
+            label, scale, digits = METRICS[col]
+            c = grid_contrast(study, arm, col, scale)
+            if c is None: continue
+            what = f"{ARM_NAMES[arm]}'s effect on {label.split(' (')[0]}"
+            if c['n'] < 2: changes.append(f"{what}: {c['mean']:+.{digits}f} larger at 14×14 than at 8×8 (one seed, no interval)")
+            else:
+                verb = {1: 'larger at 14×14', -1: 'smaller at 14×14', 0: 'not measurably different between the grids'}[_sign(c)]
+                changes.append(f"{what} is {verb} ({c['mean']:+.{digits}f}, 95% CI {c['lo']:+.{digits}f} to {c['hi']:+.{digits}f}, {c['n']} seeds)")
+    tail = ("- *Does the grid change it?* (effect at 14×14 − effect at 8×8, paired by seed) " + '; '.join(changes) + '.' if changes else
+            "- *Does the grid change it?* Not known yet: no seed has the baseline and SAR + nosn at both grids.")
+    return '\n'.join(lines + [tail]) if lines else "No grid-study run has finished yet."
