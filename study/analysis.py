@@ -398,7 +398,7 @@ def grid_answer(study, cols=('accuracy', 'jaccard')):
             c = grid_contrast(study, arm, col, scale)
             if c is None: continue
             what = f"{ARM_NAMES[arm]}'s effect on {label.split(' (')[0]}"
-            if c['n'] < 2: changes.append(f"{what}: {c['mean']:+.{digits}f} larger at 14×14 than at 8×8 (one seed, no interval)")
+            if c['n'] < 2: changes.append(f"{what}: {c['mean']:+.{digits}f}, 14×14 minus 8×8 (one seed, no interval)")
             else:
                 verb = {1: 'larger at 14×14', -1: 'smaller at 14×14', 0: 'not measurably different between the grids'}[_sign(c)]
                 changes.append(f"{what} is {verb} ({c['mean']:+.{digits}f}, 95% CI {c['lo']:+.{digits}f} to {c['hi']:+.{digits}f}, {c['n']} seeds)")
