@@ -354,10 +354,11 @@ def headline(study, diffs=None):
     if paper is None or paper['n'] < 2: first = "The study of the paper's configuration (SAR with the nosn block) has too few paired seeds yet."
     else:
         verb = {1: 'raises', -1: 'lowers', 0: 'does not measurably change'}[_sign(paper)]
-        first = f"On the composite scenes, the paper's configuration (SAR with the nosn block) {verb} test accuracy ({interval(paper)})"
+        first = f"On 4,000 composite scenes, the paper's configuration (SAR with the nosn block) {verb} test accuracy ({interval(paper)})"
         if nosn_on_sar is not None and sar_on_nosn is not None and min(nosn_on_sar['n'], sar_on_nosn['n']) >= 2:
             first += f": adding the nosn block to SAR {moves(nosn_on_sar)}, adding SAR to the nosn block {moves(sar_on_nosn)}."
         else: first += '.'
+        first = first[:-1] + grid_clause(study, interval) + '.'
     acc, ent = diffs.get(('sar', 'accuracy'), {}), diffs.get(('sar', 'valid_entropy'), {})
     sets = [d for d in DATA_NAMES if d in acc and acc[d]['n'] >= 2]
     if not sets: return first
@@ -367,6 +368,18 @@ def headline(study, diffs=None):
               f"{len(sets)} datasets) but " + (f"changes test accuracy measurably on none of them." if not changed else
               f"changes test accuracy measurably only on {', '.join(changed)}."))
     return f"{first} {second}"
+
+
+def grid_clause(study, interval):
+    "For `headline`: what the paper's configuration does to test accuracy on 1,000 scenes at 14×14 and at 8×8, and whether the grid changes it; '' until both grids have two paired seeds"
+    paper = "SAR + nosn vs baseline (the paper's)"
+    fine, coarse = (factorial_effects(study, d, 'accuracy', 100)[paper] for d in GRID_PAIR)
+    contrast = grid_contrast(study, 'sar_nosn')
+    if any(r is None or r['n'] < 2 for r in (fine, coarse, contrast)): return ''
+    verb = lambda r: {1: 'raises', -1: 'lowers', 0: 'does not measurably change'}[_sign(r)]
+    differ = {1: 'larger at 14×14', -1: 'smaller at 14×14', 0: 'not measurably different between the grids'}[_sign(contrast)]
+    return (f"; on 1,000 scenes it {verb(fine)} test accuracy at the paper's 14×14 patch grid ({interval(fine)}) and "
+            f"{verb(coarse)} it at 8×8 ({interval(coarse)}), an effect {differ} (14×14 − 8×8: {interval(contrast)})")
 
 
 GRID_EFFECTS = {"SAR + nosn vs baseline (the paper's)": "the paper's configuration (SAR + nosn)", 'nosn without SAR': 'nosn alone',
