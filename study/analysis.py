@@ -15,11 +15,12 @@ ARM_NAMES = {'baseline': 'baseline', 'sar': 'SAR (λ = 0.01)', 'sar_tuned': 'SAR
 DATA_NAMES = {'fmnist_1k': 'Fashion-MNIST 1k', 'fmnist_4k': 'Fashion-MNIST 4k', 'composites_4k': 'composites 4k',
               'composites_1k_g14': 'composites 1k, 14×14 grid', 'composites_1k_g8': 'composites 1k, 8×8 grid'}
 GRID_PAIR = ('composites_1k_g14', 'composites_1k_g8')  # the same scenes at 56 px, 4-px or 7-px patches
+GRID_ARMS = ('baseline', 'nosn', 'sar_nosn')  # the 2x2 design showed nosn carries the composites' gain: the grid study runs it, not SAR alone
 FACTORIAL_DATASETS = ('composites_4k', 'fmnist_1k')  # where the 2x2 design (SAR x nosn) runs: every arm, 5 seeds
 
 def planned_seeds(dataset, arm):
-    "Seeds planned for an arm: 5 each, the nosn arms only where the 2x2 design runs (Fashion-MNIST 4k: SAR + nosn on 2); the grid study: no tuned arm"
-    if dataset in GRID_PAIR: return 0 if arm == 'sar_tuned' else 5
+    "Seeds planned for an arm: 5 each, the nosn arms only where the 2x2 design runs (Fashion-MNIST 4k: SAR + nosn on 2); the grid study: baseline, nosn, SAR + nosn"
+    if dataset in GRID_PAIR: return 5 if arm in GRID_ARMS else 0
     if arm in ('nosn', 'sar_nosn') and dataset not in FACTORIAL_DATASETS: return 2 if arm == 'sar_nosn' else 0
     return 5
 
@@ -371,15 +372,19 @@ def headline(study, diffs=None):
 
 
 def grid_clause(study, interval):
-    "For `headline`: what the paper's configuration does to test accuracy on 1,000 scenes at 14×14 and at 8×8, and whether the grid changes it; '' until both grids have two paired seeds"
+    "For `headline`: what the paper's configuration does to test accuracy on 1,000 scenes at 14×14 and at 8×8, whether the grid changes it, and (with the nosn arm) who carries it at 14×14; '' until both grids have two paired seeds"
     paper = "SAR + nosn vs baseline (the paper's)"
     fine, coarse = (factorial_effects(study, d, 'accuracy', 100)[paper] for d in GRID_PAIR)
     contrast = grid_contrast(study, 'sar_nosn')
     if any(r is None or r['n'] < 2 for r in (fine, coarse, contrast)): return ''
     verb = lambda r: {1: 'raises', -1: 'lowers', 0: 'does not measurably change'}[_sign(r)]
     differ = {1: 'larger at 14×14', -1: 'smaller at 14×14', 0: 'not measurably different between the grids'}[_sign(contrast)]
-    return (f"; on 1,000 scenes it {verb(fine)} test accuracy at the paper's 14×14 patch grid ({interval(fine)}) and "
-            f"{verb(coarse)} it at 8×8 ({interval(coarse)}), an effect {differ} (14×14 − 8×8: {interval(contrast)})")
+    clause = (f"; on 1,000 scenes it {verb(fine)} test accuracy at the paper's 14×14 patch grid ({interval(fine)}) and "
+              f"{verb(coarse)} it at 8×8 ({interval(coarse)}), an effect {differ} (14×14 − 8×8: {interval(contrast)})")
+    eff = factorial_effects(study, GRID_PAIR[0], 'accuracy', 100)
+    nosn, sar_on_nosn = eff['nosn without SAR'], eff['SAR with nosn']
+    if any(r is None or r['n'] < 2 for r in (nosn, sar_on_nosn)): return clause
+    return clause + f"; at 14×14 the nosn block alone {verb(nosn)} it ({interval(nosn)}) and adding SAR to it {verb(sar_on_nosn)} it ({interval(sar_on_nosn)})"
 
 
 GRID_EFFECTS = {"SAR + nosn vs baseline (the paper's)": "the paper's configuration (SAR + nosn)", 'nosn without SAR': 'nosn alone',

@@ -16,9 +16,11 @@ recipe, long enough for the baseline to plateau; only the arm changes:
 
 With `baseline`, `sar`, `nosn` and `sar_nosn` the arms make a paired 2x2 design (SAR x nosn).
 
-The grid study (`--datasets composites_1k_g14 composites_1k_g8 --arms baseline sar nosn sar_nosn`, meant for a GPU: a
-14x14 step costs 3-5x an 8x8 one on the CPU) trains on the same 1k composite scenes at 56 px, cut into 4-px patches
-(14x14, the grid the paper's DeiT-S/16 sees at 224 px) or 7-px patches (8x8), so that only the grid differs.
+The grid study (`--datasets composites_1k_g14 composites_1k_g8 --arms baseline nosn sar_nosn --seeds 0 1 2 3 4`; a
+14x14 step costs 3-5x an 8x8 one on the CPU, about 45-60 minutes a run) trains on the same 1k composite scenes at
+56 px, cut into 4-px patches (14x14, the grid the paper's DeiT-S/16 sees at 224 px) or 7-px patches (8x8), so that only
+the grid differs. Its arms are those the 2x2 design showed matter: nosn carries the composites' gain there, so the grid
+study runs nosn, not SAR alone.
 
 A seed fixes the subset, the initialisation and the order of the batches (`train` seeds before it builds the
 loaders and again before the model), so runs of the same seed are paired. Each finished job appends one row to its
