@@ -1,11 +1,13 @@
-"""The controlled study of SAR at convergence on small training sets (the study page: nbs/08_study.ipynb).
+"""The controlled study of SAR on small training sets, at a fixed budget of epochs (the study page: nbs/08_study.ipynb).
 
-    python study/run_study.py                           # every job of the CPU study not yet in the CSV
+    python study/run_study.py --preregistered --threads 1 --until 15:20 &   # the confirmatory study (PREREGISTRATION.md); twice
+    python study/run_study.py                           # every job of the first (exploratory) study not yet in the CSV
     python study/run_study.py --threads 1 &             # two workers on a 2-core machine: run it twice
     python study/run_study.py --datasets fmnist_1k --seeds 0 --arms baseline sar    # a subset
 
 Every run is what `sar_nb.train.train` (and `sar-train`) does, through its `TrainRun`, with the same model and
-recipe, long enough for the baseline to plateau; only the arm changes:
+recipe, for a fixed number of epochs (the baselines still gain about half a point in the last fifth: the page says so);
+only the arm changes:
 
 - `baseline`: no SAR;
 - `sar`: SAR with the paper's lambda = 0.01 and schedule;
@@ -34,7 +36,13 @@ fifth of training adds `accuracy - accuracy_at_80`.
 Runs go to the GPU when there is one (`train`'s default); the `device` column says where each ran ('cpu', or 'cuda:'
 and the GPU's model), the `cpu` column the host's CPU. On a lent GPU machine, `study/gpu_study.sh` runs many workers
 side by side (bench/gpu_device.md); a dataset's arms should run on one kind of device, since the augmentation draws
-its random numbers on the device that runs it.
+its random numbers on the device that runs it. A job counts as done only where a row of the same device ran it (a
+CPU worker re-runs a job that only a GPU has run), so that a pair never crosses devices. `--until HH:MM` starts a run
+only if the runs of its dataset on this machine (median time, +15%) say it will finish by then: a session that ends
+kills its workers, and a half-done run is lost.
+
+`--preregistered` runs the plan in `preregistration.json` (the confirmatory family: datasets, arms, seeds), seed by
+seed, so that two workers on one machine run the arms of one seed together.
 
 The first study (`results/convergence/`, 51 runs) was made by an earlier version of this script: 120 epochs on 1k
 images and 50 on 4k, which `plateau.py` showed was short of the 4k baselines' plateau; and it built the loaders before
@@ -95,6 +103,40 @@ class Progress(Callback):
 
 
 def at_80(epochs): return round(0.8 * epochs)
+
+
+def this_device()->str:
+    "What this worker runs on, as the `device` column writes it"
+    return f"cuda: {torch.cuda.get_device_name()}" if torch.cuda.is_available() else 'cpu'
+
+
+def estimated_seconds(rows, dataset, device, cpu, threads):
+    "Median training seconds of `dataset`'s runs on this device, CPU model and thread count (any of the device's, else None)"
+    same = [float(r['seconds']) for r in rows if r['dataset'] == dataset and r['device'] == device]
+    closer = [float(r['seconds']) for r in rows if r['dataset'] == dataset and r['device'] == device and r['cpu'] == cpu
+              and str(r['threads']) == str(threads)]
+    runs = closer or same
+    return sorted(runs)[len(runs) // 2] if runs else None
+
+
+def fits(estimate, until, now=None, margin=1.15)->bool:
+    "Whether a run of `estimate` seconds (None: unknown) finishes before the unix time `until` (None: no limit)"
+    return until is None or estimate is None or (now or time.time()) + margin * estimate <= until
+
+
+def until_time(hhmm:str, now=None)->float:
+    "The next time (unix seconds) the clock reads `hhmm` (local time)"
+    now = now or time.time()
+    h, m = map(int, hhmm.split(':'))
+    t = time.localtime(now)
+    target = time.mktime((t.tm_year, t.tm_mon, t.tm_mday, h, m, 0, 0, 0, -1))
+    return target if target > now else target + 86400
+
+
+def preregistered(path=Path(__file__).parent/'preregistration.json'):
+    "The confirmatory plan: a list of (dataset, arms, seeds), in the plan's order"
+    plan = json.loads(Path(path).read_text())
+    return [(d, plan['arms'], plan['seeds'][d]) for d in plan['datasets']]
 
 
 def device_name(config)->str:
@@ -209,20 +251,32 @@ if __name__ == '__main__':
     p.add_argument('--out', type=Path, default=Path(__file__).parent/'results'/'paired', help='folder of the CSVs')
     p.add_argument('--claims', type=Path, default=None, help='folder where workers claim jobs (default: a temporary folder per --out)')
     p.add_argument('--progress', action='store_true', help='a line on stderr every 10 epochs of each run')
+    p.add_argument('--preregistered', action='store_true', help='run the confirmatory plan (preregistration.json) instead of --datasets/--arms/--seeds')
+    p.add_argument('--until', default=None, help='HH:MM: start a run only if it should finish by then (a session\'s end)')
     args = p.parse_args()
     datasets = smoke_datasets(args.epochs, args.n_train) if args.epochs or args.n_train else None
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     claims = args.claims or claims_folder(args.out)
     print(json.dumps(dict(machine_info(), model=MODEL, datasets=datasets or DATASETS)), flush=True)
-    pending = jobs(args.datasets, args.arms, args.seeds)
+    pending = ([j for d, arms, seeds in preregistered() for j in jobs([d], arms, seeds)] if args.preregistered
+               else jobs(args.datasets, args.arms, args.seeds))
+    device, info = this_device(), machine_info()
+    until = until_time(args.until) if args.until else None
     while pending:
-        done = {('run', r['dataset'], r['arm'], int(r['seed'])) for r in read(args.out/'study.csv')} | \
-               {('sweep', r['dataset'], float(r['weight']), int(r['seed'])) for r in read(args.out/'lambda_sweep.csv')}
+        rows = read(args.out/'study.csv')
+        done = {('run', r['dataset'], r['arm'], int(r['seed'])) for r in rows if r.get('device', 'cpu') == device} | \
+               {('sweep', r['dataset'], float(r['weight']), int(r['seed'])) for r in read(args.out/'lambda_sweep.csv')
+                if r.get('device', 'cpu') == device}
         pending = [j for j in pending if j not in done]
         # the tuned arm waits for the sweep; where the sweep chose the paper's lambda, it is the `sar` arm (not re-run)
         pending = [j for j in pending if not (j[2] == 'sar_tuned' and tuned_weight(args.out, j[1]) == 0.01)]
         ready = [j for j in pending if not (j[2] == 'sar_tuned' and tuned_weight(args.out, j[1]) is None)]
+        threads = args.threads or torch.get_num_threads()
+        late = [j for j in ready if not fits(estimated_seconds(rows, j[1], device, info['cpu'], threads), until)]
+        if late and len(late) == len(ready):
+            print(json.dumps(dict(stopped=f"no run of {sorted({j[1] for j in late})} can finish by {args.until}")), flush=True); break
+        ready, pending = [j for j in ready if j not in late], [j for j in pending if j not in late]
         job = next((j for j in ready if claim(claims, j)), None)
         if job is None:
             if all((claims/('-'.join(map(str, j)) + '.claim')).exists() for j in pending): break  # the rest is with other workers
