@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_attention.ipynb #66d6049b
 from __future__ import annotations
-import math, torch, torch.nn as nn
+import math, warnings, torch, torch.nn as nn
 import matplotlib.pyplot as plt
 from torch import Tensor
 from timm.layers import Attention
@@ -33,7 +33,12 @@ def check_vit(vit:VisionTransformer, # the ViT to regularise
     "Raise a clear error if the spatial entropy cannot be computed on `vit`'s last block"
     if getattr(vit, 'cls_token', None) is None:
         raise ValueError("This ViT has no class token (class_token=False): the spatial entropy is defined on the "
-                         "class token's attention. Create the model with class_token=True (timm's default).")
+                         "class token's attention. Create the model with class_token=True (timm's default); with sar-train, "
+                         "choose an --arch that has one, e.g. vit_tiny_patch16_224, vit_small_patch16_224 or deit_small_patch16_224.")
+    if training and getattr(vit, 'global_pool', 'token') != 'token':
+        warnings.warn(f"This ViT classifies from global_pool={vit.global_pool!r}, not from its class token: SAR shapes the class "
+                      "token's attention, which the classifier then never reads. Create the model with global_pool='token' "
+                      "(timm's default for ViTs with a class token) for SAR to act on what the model predicts from.")
     block = vit.blocks[-1]
     attn = getattr(block, 'attn', None)
     if attn is None or type(attn).forward is not Attention.forward:
@@ -73,6 +78,10 @@ class AttentionCapture:
                  training:bool=False, # check that the model can be trained with SAR (no patch dropout)
                 ):
         self.model, self.vit = model, find_vit(model)
+        if any(hasattr(m, '_orig_mod') for m in model.modules()):  # torch.compile's OptimizedModule
+            raise ValueError("The model was compiled with torch.compile: its compiled code never runs the forward hooks that "
+                             "capture the last block's attention, so SAR would see nothing. Give the Learner the model itself "
+                             "(SARCallback(compile=True) compiles the spatial entropy, the part of SAR that compiling speeds up).")
         check_vit(self.vit, training)
         self.handles, self.q, self.k, self.grid = [], None, None, None
 

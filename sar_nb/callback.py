@@ -116,7 +116,7 @@ class SARCallback(Callback):
     def after_loss(self):
         weight = self.current_weight()
         with torch.set_grad_enabled(weight != 0):
-            maps = self._entropy(self.capture.cls_scores(), self.capture.grid, reduction='none', method=self.method)
+            maps = self._entropy_maps(self.capture.cls_scores(), self.capture.grid)
         self.capture.clear()
         finite = maps.isfinite()
         n_good = finite.sum()  # kept on the device: nothing here waits for the GPU
@@ -131,6 +131,17 @@ class SARCallback(Callback):
         if device.type == 'cpu' and self.method != 'torch':
             raise ValueError("SARCallback(compile=True) on a CPU needs method='torch': the host labellers (OpenCV, scipy) cannot be compiled")
         return torch.compile(self.entropy_fn, fullgraph=True, dynamic=False)  # dynamo's cache: compiled on the first fit only
+
+    def _entropy_maps(self, scores:Tensor, grid:tuple)->Tensor:
+        "The per-map entropies; where the compiled entropy fails (no Triton, an unsupported GPU, a compiler error), the eager one, with one warning"
+        try: return self._entropy(scores, grid, reduction='none', method=self.method)
+        except Exception as e:
+            if self._entropy is self.entropy_fn: raise  # the eager entropy failed: a real error
+            first = (str(e).strip().splitlines() or [''])[0][:200]
+            warnings.warn(f"SARCallback: compiling the spatial entropy failed ({type(e).__name__}: {first}); training goes on with "
+                          "the eager entropy (same values, more kernel launches). SARCallback(compile=False) skips the attempt.")
+            self._entropy = self.entropy_fn
+            return self._entropy(scores, grid, reduction='none', method=self.method)
 
     def after_train(self):
         "Sum up the epoch's batches and report its non-finite maps: the one place the callback reads numbers back from the device"

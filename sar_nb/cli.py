@@ -9,7 +9,7 @@ from pathlib import Path
 from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['train_parser', 'main', 'sar_train']
+__all__ = ['DATASETS_HELP', 'train_parser', 'main', 'sar_train']
 
 # %% ../nbs/06a_cli.ipynb #c07f8eac
 class _Parser(argparse.ArgumentParser):
@@ -31,13 +31,19 @@ def _option_type(anno:str):
         if kind.__name__ in str(anno): return kind
     return str
 
+DATASETS_HELP = ("datasets (--dataset): fashion_mnist (offline from Debian's dataset-fashion-mnist package or SAR_DATA, else "
+                 "downloaded once); composites (Fashion-MNIST objects on photos, with masks; needs the segmentation extra: "
+                 "pip install 'sar_nb[segmentation]'); imagenette, cifar10, cifar100, pets (downloaded by fastai on first use); "
+                 "or a folder in ImageNet layout (train/<class>/, val/<class>/). --pretrained downloads timm's weights once (needs internet).")
+
 def train_parser()->argparse.ArgumentParser:
     "The `sar-train` command line: every `sar_nb.train.train` argument as an option, declared where the argument is"
     from sar_nb.train import train
     from sar_nb.learner import DEFAULT_EPOCHS
     p = _Parser(prog='sar-train', description="Train a timm ViT with spatial-entropy regularisation (SAR) using fastai. "
                 f"With no options: a small ViT with SAR on 4,000 Fashion-MNIST images for {DEFAULT_EPOCHS} epochs, sized to "
-                "train in minutes on a laptop's CPU (the README says what it reached, and how fast, where it was measured).")
+                "train in minutes on a laptop's CPU (the README says what it reached, and how fast, where it was measured).",
+                epilog=DATASETS_HELP)
     docs = docments(train, full=True)
     for name, d in docs.items():
         if name in _NOT_OPTIONS: continue
@@ -95,7 +101,7 @@ def main(argv:list[str]|None=None, # the options (default: `sys.argv[1:]`)
         _end_process_group(wait=True)
     except KeyboardInterrupt as e:
         terminated = isinstance(e, Terminated)
-        print(f"sar-train: {e or ('terminated' if terminated else 'interrupted') + ' before training'}", file=sys.stderr)
+        print(f"sar-train: {str(e) or ('terminated' if terminated else 'interrupted') + ' before training'}", file=sys.stderr)
         return 143 if terminated else 130
     finally: _end_process_group()
     if rank_distrib() == 0:  # the per-epoch history is in --out (metrics.json, history.csv)

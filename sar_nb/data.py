@@ -14,15 +14,15 @@ from fastai.vision.all import (Datasets, DataLoaders, ItemGetter, Categorize, In
     aug_transforms, imagenet_stats, PILImage, TransformBlock, get_image_files, parent_label, DataBlock, ImageBlock, CategoryBlock,
     FuncSplitter, RandomSplitter, RegexLabeller, Resize, URLs, untar_data, fastai_path, using_attr,
     TensorMask, MaskBlock, PILMask, L)
-from .errors import ConfigError, DataError, MissingDataError
+from .errors import ConfigError, DataError, MissingDataError, MissingExtraError
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_CLASSES', 'DEBIAN_FASHION_MNIST', 'FASTAI_DATASETS', 'pets_breed', 'BACKGROUNDS', 'read_idx',
            'fashion_mnist_folders', 'load_fashion_mnist', 'stratified_subset', 'default_augment', 'TimmRandAugment',
            'TimmRandomErasing', 'deit_augment', 'ToGrayImage', 'open_image', 'fashion_mnist_dls', 'valid_part',
-           'holdout_dls', 'check_batches', 'check_images', 'check_depths', 'check_classes', 'folder_dls', 'ToPILImage',
-           'pets_dls', 'dataset_names', 'get_dls', 'load_backgrounds', 'make_composites', 'composite_dls',
-           'TrimapForeground', 'pets_segmentation_dls']
+           'holdout_dls', 'without_masks', 'check_batches', 'check_images', 'check_depths', 'check_classes',
+           'check_subset_classes', 'folder_dls', 'ToPILImage', 'pets_dls', 'dataset_names', 'get_dls',
+           'load_backgrounds', 'make_composites', 'composite_dls', 'TrimapForeground', 'pets_segmentation_dls']
 
 # %% ../nbs/03_data.ipynb #6d171575
 def _on_cuda(device)->bool:
@@ -133,12 +133,15 @@ def stratified_subset(labels:np.ndarray, # class index of every item
     return np.sort(np.concatenate(picked))
 
 # %% ../nbs/03_data.ipynb #2637a5df
+_EAGER_RESIZE_BYTES = 2**30  # a set that would take more once resized is resized image by image as it loads
+
 def _resized(images:np.ndarray, img_size:int)->torch.Tensor:
-    "uint8 images (n, h, w) as a (n, 1, img_size, img_size) uint8 tensor"
+    "uint8 images (n, h, w) as a (n, 1, img_size, img_size) uint8 tensor; a set too big to hold resized is returned as it is (`ToGrayImage` resizes each image)"
     x = torch.from_numpy(np.ascontiguousarray(images))[:, None]
-    if x.shape[-1] == img_size: return x
-    x = F.interpolate(x.float(), size=(img_size, img_size), mode='bilinear', antialias=True, align_corners=False)
-    return x.round().clamp(0, 255).to(torch.uint8)
+    if x.shape[-1] == img_size or len(x) * img_size**2 > _EAGER_RESIZE_BYTES: return x
+    chunks = [F.interpolate(c.float(), size=(img_size, img_size), mode='bilinear', antialias=True, align_corners=False)
+              .round().clamp(0, 255).to(torch.uint8) for c in x.split(1024)]  # bounded float memory
+    return torch.cat(chunks)
 
 def _items(images:torch.Tensor, labels:np.ndarray, classes:list)->list:
     "(TensorImage, class name) pairs"
@@ -292,6 +295,13 @@ def holdout_dls(dls, # fastai DataLoaders built from `Datasets` (any sar_nb load
                                            n_inp=train_ds.n_inp)
     return DataLoaders(dls.train.new(part(kept, 0)), dls.valid.new(part(held, 1)), device=dls.device)
 
+def without_masks(dls:DataLoaders)->DataLoaders:
+    "`dls` whose items are the inputs and the label only (what `predict` decodes): masks are for measuring attention, not for predicting"
+    ds = dls.train_ds
+    if not isinstance(ds, Datasets) or len(ds.tls) <= ds.n_inp + 1: return dls
+    keep = lambda d: Datasets(tls=d.tls[:d.n_inp + 1], n_inp=d.n_inp)
+    return DataLoaders(*[dl.new(keep(dl.dataset)) for dl in dls.loaders], path=dls.path, device=dls.device)
+
 def check_batches(dls:DataLoaders):
     "A training set that makes at least one full batch (fastai drops an incomplete last one), else a `DataError` naming the options"
     if len(dls.train): return
@@ -353,6 +363,19 @@ def check_classes(train_labels, valid_labels, where:str):
     if unseen: raise DataError(f"{where}: validation class(es) {', '.join(map(str, unseen))} have no training images; "
                                "add training images of those classes or remove them from validation")
 
+def check_subset_classes(labels, # the class of every training image
+                         kept, # the classes of the subset drawn from them
+                        ):
+    "Every class of the training images is in the stratified subset, else a `DataError` naming the classes and an `n_train` that keeps them"
+    labels = np.asarray(labels)
+    missing = sorted(set(labels.tolist()) - set(np.asarray(kept).tolist()))
+    if not missing: return
+    counts = {c: int((labels == c).sum()) for c in missing}
+    need = math.ceil(len(labels) / min(counts.values()))  # every class's quota is then at least one image
+    raise DataError(f"the stratified subset of {len(kept)} training images leaves out class(es) "
+                    f"{', '.join(f'{c!r} ({n} of {len(labels)} images)' for c, n in counts.items())}, which validation has: "
+                    f"use --n-train {need} or more, or --all-train", param='n_train')
+
 def folder_dls(path:str|Path, # dataset root in ImageNet layout
                n_train:int|None=None, # stratified subset of the training images (None: all)
                img_size:int=224, # side of the (square) images given to the model
@@ -371,7 +394,9 @@ def folder_dls(path:str|Path, # dataset root in ImageNet layout
     labels = np.array([parent_label(f) for f in files])
     check_classes(labels[is_train].tolist(), labels[~is_train].tolist(), str(path))
     train_idx = np.flatnonzero(is_train)
-    if n_train: train_idx = train_idx[stratified_subset(labels[train_idx], n_train, seed)]
+    if n_train:
+        subset = train_idx[stratified_subset(labels[train_idx], n_train, seed)]
+        check_subset_classes(labels[train_idx], labels[subset]); train_idx = subset
     keep = set(train_idx.tolist()) | set(np.flatnonzero(~is_train).tolist())
     items = [f for i, f in enumerate(files) if i in keep]
     check_images(items, str(path))
@@ -418,7 +443,9 @@ def pets_dls(path:str|Path, # the untarred URLs.PETS folder (images/<Breed_name>
     train_idx = np.array([i for i in range(len(files)) if i not in valid])
     labels = np.array([get_y(files[i]) for i in train_idx])
     check_classes(labels.tolist(), [get_y(files[i]) for i in valid], str(path))
-    if n_train: train_idx = train_idx[stratified_subset(labels, n_train, seed)]
+    if n_train:
+        subset = stratified_subset(labels, n_train, seed)
+        check_subset_classes(labels, labels[subset]); train_idx = train_idx[subset]
     items = [files[i] for i in sorted(set(train_idx.tolist()) | valid)]
     check_images(items, str(path))
     is_valid = {files[i] for i in valid}
@@ -465,8 +492,8 @@ BACKGROUNDS = ['grass', 'gravel', 'brick', 'moon', 'cell', 'coffee', 'chelsea', 
 def load_backgrounds(names:list[str]=BACKGROUNDS)->list[np.ndarray]:
     "scikit-image's bundled sample images, as grayscale uint8 arrays"
     try: import skimage.data
-    except ImportError: raise ImportError("The composites' backgrounds come with scikit-image: pip install 'sar_nb[segmentation]' "
-                                          "(or pip install scikit-image)") from None
+    except ImportError: raise MissingExtraError("the composites' backgrounds come with scikit-image, which is not installed: "
+                                                "pip install 'sar_nb[segmentation]' (or pip install scikit-image)", param='dataset') from None
     out = []
     for name in names:
         img = getattr(skimage.data, name)()

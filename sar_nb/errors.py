@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['UserError', 'ConfigError', 'DataError', 'MissingDataError', 'NoSpaceError']
+__all__ = ['UserError', 'ConfigError', 'DataError', 'MissingDataError', 'MissingExtraError', 'NoSpaceError']
 
 # %% ../nbs/02a_errors.ipynb #88b8e71d
 class UserError(ValueError):
@@ -21,6 +21,9 @@ class DataError(UserError):
 
 class MissingDataError(DataError, FileNotFoundError):
     "Data that is not where it was looked for"
+
+class MissingExtraError(ConfigError, ImportError):
+    "An option that needs an optional dependency that is not installed: the message names the `pip install` that adds it"
 
 class NoSpaceError(OSError):
     "The outputs did not fit on the device of `out` (nothing was written)"

@@ -4,8 +4,9 @@
 
 # %% ../nbs/97_test_utils.ipynb #e8540d09
 from __future__ import annotations
-import copy
+import copy, os, shutil, subprocess, tempfile
 from contextlib import contextmanager
+from pathlib import Path
 from unittest.mock import patch
 import numpy as np, timm, torch, torch.nn.functional as F
 import scipy.ndimage as ndi
@@ -19,7 +20,7 @@ from .entropy import spatial_entropy
 # %% auto #0
 __all__ = ['attention_probs_slow', 'CountSDPA', 'scattered_maps', 'blobby_maps', 'spiral_mask', 'snake_mask', 'adversarial_masks',
            'canonical', 'check_labels', 'synthetic_dls', 'tiny_vit', 'tiny_learner', 'n_hooks', 'Probe',
-           'entropy_by_hand', 'Grads', 'grads_of', 'entropy_replaced_by']
+           'entropy_by_hand', 'Grads', 'grads_of', 'entropy_replaced_by', 'tmpfs']
 
 # %% ../nbs/97_test_utils.ipynb #565aba8f
 def attention_probs_slow(model:nn.Module, xb:Tensor)->Tensor:
@@ -186,3 +187,18 @@ def entropy_replaced_by(fn, # called instead of `spatial_entropy`, with the same
                        ):
     "Make `cls` (`SARCallback`) call `fn` instead of `spatial_entropy` inside the context"
     with patch.object(cls, 'entropy_fn', staticmethod(fn)): yield
+
+# %% ../nbs/97_test_utils.ipynb #dcd0ba82
+@contextmanager
+def tmpfs(size:str='256k', # its size, as `mount -o size=` takes it
+          read_only:bool=False, # mount it read-only
+         ):
+    "A real small filesystem mounted in a temporary folder (the folder), or None where this process cannot mount one"
+    folder = Path(tempfile.mkdtemp())
+    opts = f"size={size}" + (',ro' if read_only else '')
+    mounted = (getattr(os, 'geteuid', lambda: 1)() == 0 and shutil.which('mount') is not None and
+               subprocess.run(['mount', '-t', 'tmpfs', '-o', opts, 'tmpfs', str(folder)], capture_output=True).returncode == 0)
+    try: yield folder if mounted else None
+    finally:
+        if mounted: subprocess.run(['umount', str(folder)], capture_output=True)
+        folder.rmdir()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #33707525
 from __future__ import annotations
-import errno, json, math, os, platform, shutil, signal, sys, threading, time, warnings
+import errno, json, math, os, pickle, platform, shutil, signal, sys, threading, time, warnings
 from contextlib import contextmanager, nullcontext
 from inspect import signature
 from pathlib import Path
@@ -12,7 +12,7 @@ import numpy as np, torch
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 from fastcore.meta import delegates
-from fastai.callback.core import Callback, CancelValidException
+from fastai.callback.core import Callback, CancelValidException, CancelFitException
 from fastai.data.core import Datasets
 from fastai.torch_core import TensorMask
 from fastai.vision.core import PILMask
@@ -21,17 +21,21 @@ from fastai.callback.progress import CSVLogger
 from fastai.torch_core import set_seed, num_distrib, rank_distrib
 from .attention import find_vit, cls_attention_maps, show_cls_attention
 from .callback import check_weight, fitting
-from .data import get_dls, valid_part, holdout_dls, check_batches
+from .data import get_dls, valid_part, holdout_dls, check_batches, fashion_mnist_folders, FASTAI_DATASETS, without_masks
+from fastai.data.external import fastai_path
+
 from .errors import ConfigError, NoSpaceError
-from .learner import DEFAULT_EPOCHS, CPUAutocast, check_learner_options, sar_learner
+from .learner import DEFAULT_EPOCHS, CPUAutocast, check_learner_options, sar_learner, default_lr
 from .segmentation import AttentionJaccard
 
 # %% auto #0
-__all__ = ['train_config', 'OutputFolder', 'cpu_model', 'machine_info', 'ValidateAtEnd', 'Terminated', 'sigterm_raises',
-           'PhaseTimer', 'ValidOnPart', 'TrainRun', 'train']
+__all__ = ['MAX_EPOCHS', 'train_config', 'OutputFolder', 'protected_folders', 'check_out_place', 'cpu_model', 'machine_info',
+           'ValidateAtEnd', 'Terminated', 'sigterm_raises', 'StopIfDiverged', 'PhaseTimer', 'ValidOnPart', 'TrainRun',
+           'train']
 
 # %% ../nbs/06_train.ipynb #455b838f
 _NOT_OPTIONS = ('dls', 'metrics', 'cbs')  # `sar_learner` arguments that a run sets itself
+MAX_EPOCHS = 100_000  # far beyond any run (DeiT trains 300-1,000), far below what fastai's per-epoch bookkeeping can hold
 
 def _learner_options()->dict:
     "The `sar_learner` arguments a run takes, with their defaults"
@@ -61,6 +65,8 @@ def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, o
     config |= options | kwargs
     for name in ('epochs', 'bs'):
         if not isinstance(config[name], int) or config[name] < 1: raise ConfigError(f"{name} must be a positive integer, got {config[name]!r}", param=name)
+    if config['epochs'] > MAX_EPOCHS:  # fastai's progress bar holds a list of every epoch: a huge count fills the memory
+        raise ConfigError(f"epochs must be at most {MAX_EPOCHS:,}, got {config['epochs']:,}", param='epochs')
     for name in ('n_train', 'depth', 'embed_dim', 'num_heads', 'patch_size', 'img_size'):
         if config[name] is not None and (not isinstance(config[name], int) or config[name] < 1):
             raise ConfigError(f"{name} must be a positive integer, got {config[name]!r}", param=name)
@@ -103,6 +109,7 @@ class OutputFolder:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.lock = self._take_lock()
+            self._check_writable()
             self._check_contents()
             self._remove_stale()
             self.partial = self.path.parent/f'.{self.path.name}.partial-{os.getpid()}'
@@ -111,6 +118,12 @@ class OutputFolder:
             self._release()
             raise ConfigError(f"cannot write to --out {self.asked} ({e.strerror or e}): choose a folder you can write to", param='out') from None
         except BaseException: self._release(); raise
+
+    def _check_writable(self):
+        "An existing folder this process cannot write into (a read-only mount, an immutable folder) is found now, not after training"
+        if not self.path.is_dir(): return
+        probe = self.path/f'.sar_nb-write-check-{os.getpid()}'
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY)); os.unlink(probe)
 
     def _check_contents(self):
         if not (self.path.is_dir() and any(self.path.iterdir())): return
@@ -183,6 +196,39 @@ class OutputFolder:
         try: self.discard()
         except Exception: pass  # interpreter shutdown: the OS drops the lock anyway
 
+def _sar_nb_checkout()->Path|None:
+    "The checkout sar_nb is installed from (an editable install), or None"
+    import sar_nb
+    root = Path(sar_nb.__file__).resolve().parent.parent
+    return root if (root/'pyproject.toml').is_file() and (root/'nbs').is_dir() else None
+
+def protected_folders(dataset:str)->list[tuple[Path, str]]:
+    "Folders `--out` may not be, hold or lie in, and what they are: the dataset's files, and sar_nb's own source"
+    places = [(Path(dataset), 'the dataset folder')] if Path(dataset).is_dir() else []
+    if dataset in ('fashion_mnist', 'composites'): places += [(f, 'a Fashion-MNIST folder') for f in fashion_mnist_folders() if f.is_dir()]
+    if dataset in FASTAI_DATASETS: places.append((fastai_path('data'), "fastai's data folder"))
+    root = _sar_nb_checkout()
+    if root is None:
+        import sar_nb
+        places.append((Path(sar_nb.__file__).resolve().parent, 'the installed sar_nb package'))
+    else: places += [(root/name, "sar_nb's source folder") for name in ('sar_nb', 'nbs', 'study', 'bench', '.ci', '.git') if (root/name).exists()]
+    return [(p.resolve(), what) for p, what in places]
+
+def check_out_place(out:str|Path, # the run's output folder
+                    dataset:str, # the run's dataset
+                   ):
+    "Refuse an `out` that is, holds or lies inside the dataset or sar_nb's source (`--overwrite` would delete them; a folder dataset would learn its own plots)"
+    target, root = Path(os.path.abspath(out)).resolve(), _sar_nb_checkout()
+    if root is not None and (target == root or target in root.parents):
+        raise ConfigError(f"--out {out} holds sar_nb's checkout ({root}): choose a folder of its own, e.g. runs/NAME", param='out')
+    for place, what in protected_folders(dataset):
+        if target == place or place in target.parents or target in place.parents:
+            how = 'is' if target == place else 'lies inside' if place in target.parents else 'holds'
+            shown = place.relative_to(root) if root is not None and root in place.parents else place  # the source: as in the checkout
+            raise ConfigError(f"--out {out} {how} {what} ({shown}): a run's outputs go in a folder of their own, "
+                              "away from the data and the code, e.g. runs/NAME", param='out')
+
+
 # %% ../nbs/06_train.ipynb #009425fe
 def _plot_curves(history:list[dict], path:Path, valid_name:str='validation images'):
     "Save `_curves_figure` to `path`"
@@ -221,14 +267,17 @@ def _save_attention(learn:Learner, path:Path, n:int=6):
 def _save_outputs(learn:Learner, folder:Path, history:list[dict], result:dict, valid_name:str='validation images'):
     "Everything a run keeps, written into `folder`"
     torch.save(learn.model.state_dict(), folder/'model.pth')
-    learn.remove_cbs([c for c in learn.cbs if isinstance(c, (CSVLogger, ValidOnPart, CPUAutocast))])  # training-only
+    learn.remove_cbs([c for c in learn.cbs if isinstance(c, (CSVLogger, ValidOnPart, CPUAutocast, StopIfDiverged, AttentionJaccard))])  # training-only
+    learn.dls = without_masks(learn.dls)  # `predict` decodes an input and a label: masks were for measuring
     learn.path, learn.model_dir = folder, '.'
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         learn.export('learner.pkl')
     (folder/'metrics.json').write_text(json.dumps(dict(history=history, result=result), indent=1, allow_nan=False))
-    _plot_curves(history, folder/'curves.png', valid_name)
-    _save_attention(learn, folder/'attention.png')
+    with warnings.catch_warnings():  # class names in scripts the plot font lacks (CJK, ...) show as boxes, without a warning each
+        warnings.filterwarnings('ignore', message=r'Glyph \d+ .*missing from')
+        _plot_curves(history, folder/'curves.png', valid_name)
+        _save_attention(learn, folder/'attention.png')
 
 # %% ../nbs/06_train.ipynb #8704d1ad
 def cpu_model()->str:
@@ -265,11 +314,28 @@ def sigterm_raises():
     finally: signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
+_SAVE_ERRORS = (OSError, RuntimeError, pickle.PicklingError)  # what a full disk looks like from open(), torch.save and pickle
+
 def _disk_full(e:Exception, folder:Path)->bool:
-    "Whether `e`, raised while writing into `folder`, means its device is full (torch's writer says only 'file write failed')"
+    "Whether `e`, raised while writing into `folder`, means its device is full (torch's zip writer says only 'unexpected pos' or 'file write failed')"
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT): return True
-    try: return 'write failed' in str(e) and shutil.disk_usage(folder).free < 2**24
+    if not isinstance(e, _SAVE_ERRORS): return False
+    try: return shutil.disk_usage(folder).free < 2**24  # the partial outputs still fill it: less than 16 MiB left
     except OSError: return False
+
+class StopIfDiverged(Callback):
+    "End training after the first epoch's training phase whose loss or weights are not finite (the run then raises a `ConfigError`)"
+    order = -30  # before `SARCallback` reports the epoch's non-finite maps: the divergence is the one message
+    def before_fit(self):
+        if fitting(self.learn): self.diverged = None  # (epoch, what) once it happened
+    def after_train(self):
+        if not fitting(self.learn): return
+        loss = self.learn.recorder.smooth_loss.value  # the training loss the recorder shows: NaN for good once a batch's is
+        loss = None if loss is None else float(loss)
+        weights_ok = torch.stack([p.detach().isfinite().all() for p in self.learn.model.parameters()]).all().item()  # one read-back an epoch
+        if loss is not None and not math.isfinite(loss): self.diverged = (self.epoch, f'the training loss became {loss}')
+        elif not weights_ok: self.diverged = (self.epoch, 'weights became non-finite')
+        if self.diverged: raise CancelFitException()
 
 class PhaseTimer(Callback):
     "Seconds spent in training and in validation phases (the recorder's `time` column holds both)"
@@ -327,6 +393,7 @@ class TrainRun:
         self.log = (lambda msg: None) if quiet else log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         c = self.config
         self.device = c['device'] or ('cuda' if torch.cuda.is_available() else 'cpu')
+        if out is not None: check_out_place(out, c['dataset'])
         self.folder = OutputFolder(out, overwrite) if out is not None and rank_distrib() == 0 else None
         try:
             set_seed(c['seed'])
@@ -337,7 +404,7 @@ class TrainRun:
             check_batches(self.dls)
             set_seed(c['seed'])  # the same initialisation with or without SAR
             model_kwargs = {k: c[k] for k in ('depth', 'embed_dim', 'num_heads') if c[k] is not None}
-            self.learn = sar_learner(self.dls, **{k: c[k] for k in _learner_options()}, cbs=PhaseTimer(), **model_kwargs)
+            self.learn = sar_learner(self.dls, **{k: c[k] for k in _learner_options()}, cbs=[PhaseTimer(), StopIfDiverged()], **model_kwargs)
             if isinstance(self.dls.valid_ds[0][-1], (TensorMask, PILMask)): self.learn.add_cb(AttentionJaccard())  # batches with masks
             self.part = None
             if c['valid_part'] and len(self.dls.valid_ds) > c['valid_part'] and isinstance(self.dls.valid_ds, Datasets):
@@ -362,28 +429,38 @@ class TrainRun:
     def fit(self)->dict:
         "Train; save the outputs (all or nothing); return the results"
         learn, c, config = self.learn, self.config, self.summary()
-        self.log(f"sar-train: {config['arch']} ({config['depth']} blocks, width {config['embed_dim']}, {config['grid'][0]}x{config['grid'][1]} patches), "
-                 f"{config['n_train']} training images, {c['epochs']} epochs, {'SAR λ=%g' % c['weight'] if c['sar'] else 'no SAR'}, "
-                 f"{self.device} ({config['precision']['precision']})")
         start, stage = time.time(), None
         try:
-            with sigterm_raises():  # `kill`, a scheduler or a container stopping: cleaned up as for Ctrl-C
-                with (_distributed(learn) if num_distrib() > 1 else nullcontext()), (learn.no_bar() if self.quiet else nullcontext()), \
-                     (learn.no_logging() if self.quiet else nullcontext()):
-                    if c['recipe'] == 'deit': learn.fit(c['epochs'])  # the schedule is one of the recipe's callbacks
-                    else: learn.fit_one_cycle(c['epochs'])
-                stage = 'while saving the outputs'
-                result = self._result(time.time() - start)
-                if self.folder is not None: self._save(result)
+            self._fit(learn, c, config, start)
+            stage = 'while saving the outputs'
+            result = self._result(time.time() - start)
+            if self.folder is not None: self._save(result)
         except KeyboardInterrupt as e:  # Ctrl-C, or `Terminated`
             self._discard()
             where = f"; nothing was written to {self.folder.asked}" if self.folder is not None else ''
-            what = 'terminated' if isinstance(e, Terminated) else 'interrupted'
-            stage = stage or f"at epoch {learn.epoch + 1} of {c['epochs']}"
+            what, epoch = 'terminated' if isinstance(e, Terminated) else 'interrupted', learn.__dict__.get('epoch')
+            stage = stage or (f"at epoch {epoch + 1} of {c['epochs']}" if epoch is not None else 'before the first epoch')
             raise type(e)(f"{what} {stage}{where}") from None
         except BaseException: self._discard(); raise
         if self.folder is not None: self.folder.commit()  # a few renames, outside the handler: a SIGTERM now ends the process
         return result
+
+    def _fit(self, learn, c, config, start):
+        "Train under the SIGTERM handler; a loss or weights that stop being finite are a `ConfigError` naming the epoch"
+        with sigterm_raises():  # `kill`, a scheduler or a container stopping: cleaned up as for Ctrl-C
+            self.log(f"sar-train: {config['arch']} ({config['depth']} blocks, width {config['embed_dim']}, {config['grid'][0]}x{config['grid'][1]} patches), "
+                 f"{config['n_train']} training images, {c['epochs']} epochs, {'SAR λ=%g' % c['weight'] if c['sar'] else 'no SAR'}, "
+                     f"{self.device} ({config['precision']['precision']})")
+            with (_distributed(learn) if num_distrib() > 1 else nullcontext()), (learn.no_bar() if self.quiet else nullcontext()), \
+                 (learn.no_logging() if self.quiet else nullcontext()):
+                if c['recipe'] == 'deit': learn.fit(c['epochs'])  # the schedule is one of the recipe's callbacks
+                else: learn.fit_one_cycle(c['epochs'])
+        if (diverged := learn.stop_if_diverged.diverged) is not None:
+            epoch, what = diverged
+            where = f"; nothing was written to {self.folder.asked}" if self.folder is not None else ''
+            lower = default_lr(c['bs']) if learn.lr > default_lr(c['bs']) else learn.lr / 10  # the default, or a tenth
+            raise ConfigError(f"training diverged at epoch {epoch + 1} of {c['epochs']} ({what}) with lr {learn.lr:g}{where}: "
+                              f"try a lower --lr (e.g. {lower:g})", param='lr')
 
     def _result(self, seconds:float)->dict:
         learn, c, config = self.learn, self.config, self.summary()
@@ -396,7 +473,6 @@ class TrainRun:
                       train_samples_per_second=round(c['epochs'] * len(self.dls.train) * self.dls.train.bs / timer.train_s, 1),
                       config=config, history=history)
         if 'jaccard' in final: result['jaccard'] = final['jaccard']
-        if final['train_loss'] is None: self.log("sar-train: warning: the training loss is not finite (training diverged): try a lower --lr")
         return result
 
     def _epoch(self, i:int, values:list)->dict:
@@ -410,7 +486,7 @@ class TrainRun:
     def _save(self, result:dict):
         "Write the outputs into the partial folder; a full disk is one clear error"
         try: _save_outputs(self.learn, self.folder.partial, result['history'], result, self.valid_name)
-        except (OSError, RuntimeError) as e:
+        except _SAVE_ERRORS as e:
             if not _disk_full(e, self.folder.partial): raise
             raise NoSpaceError(errno.ENOSPC, f"no space left on the device of --out {self.folder.asked}: nothing was written "
                                "(free some space, or choose another --out)") from None
