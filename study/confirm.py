@@ -1,0 +1,195 @@
+"""The confirmatory study (PREREGISTRATION.md, preregistration.json): the pre-registered family of contrasts, Holm's
+correction, the forest plot, the headline and the rule the library's defaults follow. Every number comes from the
+study's CSV; nothing is typed by hand.
+
+    python study/confirm.py      # writes study/results/confirmatory/summary.json and nbs/images/study_forest.png (the pages show both)
+"""
+import json, math, subprocess
+from pathlib import Path
+import numpy as np, pandas as pd
+import matplotlib, matplotlib.lines
+import matplotlib.pyplot as plt
+from scipy import stats
+
+HERE = Path(__file__).resolve().parent
+PLAN_FILE = HERE/'preregistration.json'
+OUT = HERE/'results'/'confirmatory'
+FIGURE = HERE.parent/'nbs'/'images'/'study_forest.png'  # where the docs pages (index, README, study) find it
+CONTRAST_NAMES = {'sar_alone': 'SAR alone − baseline', 'nosn_alone': 'nosn alone − baseline',
+                  'sar_on_nosn': 'SAR + nosn − nosn (SAR on top of nosn)', 'paper': "SAR + nosn − baseline (the paper's)"}
+DATASET_NAMES = {'composites_1k_g14': 'composites 1k, 14×14 grid', 'composites_4k': 'composites 4k, 8×8 grid'}
+METRICS = {'accuracy': ('test accuracy (points)', 100), 'valid_entropy': ('test-image spatial entropy', 1),
+           'jaccard': ('best-head Jaccard (points)', 100)}
+
+def load_plan(path=PLAN_FILE)->dict: return json.loads(Path(path).read_text())
+
+def plan_commit(path=PLAN_FILE)->str|None:
+    "The date and commit that added the pre-registration (None outside a git checkout)"
+    try: out = subprocess.run(['git', 'log', '--diff-filter=A', '--format=%ad %h', '--date=format:%Y-%m-%d %H:%M UTC', '--', Path(path).name],
+                              cwd=Path(path).parent, capture_output=True, text=True, timeout=30).stdout.strip().splitlines()
+    except (OSError, subprocess.SubprocessError): return None
+    return out[-1] if out else None
+
+def planned_runs(plan:dict)->list[tuple]:
+    return [(d, a, s) for d in plan['datasets'] for s in plan['seeds'][d] for a in plan['arms']]
+
+def family_runs(study:pd.DataFrame, plan:dict)->pd.DataFrame:
+    "The planned runs that exist on the plan's device kind, one row per (dataset, arm, seed): the first in the CSV"
+    s = study[(study.device.fillna('cpu') == plan['device_kind']) & study.dataset.isin(plan['datasets']) & study.arm.isin(plan['arms'])]
+    s = s[np.array([int(seed) in plan['seeds'][d] for d, seed in zip(s.dataset, s.seed)], dtype=bool)]
+    return s.drop_duplicates(['dataset', 'arm', 'seed'], keep='first')
+
+def missing_runs(study, plan)->list[tuple]:
+    have = {(d, a, int(s)) for d, a, s in zip(*[family_runs(study, plan)[c] for c in ('dataset', 'arm', 'seed')])}
+    return [r for r in planned_runs(plan) if r not in have]
+
+def paired(study, plan, dataset, arm, ref, metric)->pd.DataFrame:
+    "Per seed: the difference arm − ref (scaled), and where each of the two ran (CPU model, threads)"
+    runs = family_runs(study, plan)
+    runs = runs[runs.dataset == dataset]
+    a, b = runs[runs.arm == arm].set_index('seed'), runs[runs.arm == ref].set_index('seed')
+    seeds = sorted(set(a.index) & set(b.index))
+    scale = METRICS[metric][1]
+    return pd.DataFrame(dict(seed=seeds, diff=[scale * (a.at[s, metric] - b.at[s, metric]) for s in seeds],
+                             cpu=[a.at[s, 'cpu'] for s in seeds], cpu_ref=[b.at[s, 'cpu'] for s in seeds],
+                             threads=[int(a.at[s, 'threads']) for s in seeds], threads_ref=[int(b.at[s, 'threads']) for s in seeds]))
+
+def t_test(diffs)->dict:
+    "Mean, standard error, two-sided one-sample t-test of mean 0 (NaN below two pairs)"
+    d = np.asarray(diffs, float); n = len(d)
+    if n < 2: return dict(n=n, mean=d.mean() if n else math.nan, se=math.nan, p=math.nan)
+    se = d.std(ddof=1) / math.sqrt(n)
+    p = 2 * stats.t.sf(abs(d.mean() / se), n - 1) if se > 0 else (0. if d.mean() != 0 else 1.)
+    return dict(n=n, mean=d.mean(), se=se, p=p)
+
+def holm(pvalues, alpha:float=0.05)->pd.DataFrame:
+    """Holm's step-down procedure: adjusted p-values, decisions, and the level of the step that decided each hypothesis
+    (an untestable NaN p-value counts in the family, is never rejected and comes last)"""
+    p = np.asarray(pvalues, float); m = len(p)
+    order = np.argsort(np.where(np.isnan(p), np.inf, p), kind='stable')
+    adjusted, running, rejected = np.full(m, np.nan), 0., 0
+    for j, i in enumerate(order):
+        if np.isnan(p[i]): adjusted[i] = 1.; continue
+        running = max(running, min(1., (m - j) * p[i]))
+        adjusted[i] = running
+    for j, i in enumerate(order):
+        if not np.isnan(p[i]) and p[i] <= alpha / (m - j): rejected += 1
+        else: break
+    step_alpha = np.empty(m)
+    for j, i in enumerate(order): step_alpha[i] = alpha / (m - j) if j < rejected else alpha / (m - rejected)
+    return pd.DataFrame(dict(p=p, p_holm=adjusted, confirmed=adjusted < alpha, level=1 - step_alpha))
+
+def family(study, plan=None, which='primary')->pd.DataFrame:
+    "The family's contrasts with their tests, Holm-corrected together, and the Holm-step intervals"
+    plan = plan or load_plan()
+    spec = plan[which]
+    metrics = [spec['metric']] if which == 'primary' else spec['metrics']
+    rows = []
+    for metric in metrics:
+        for dataset in plan['datasets']:
+            for name, (arm, ref) in plan['contrasts'].items():
+                pairs = paired(study, plan, dataset, arm, ref, metric)
+                r = t_test(pairs['diff'])
+                same = [(c == cr and t == tr) for c, cr, t, tr in zip(pairs.cpu, pairs.cpu_ref, pairs.threads, pairs.threads_ref)]
+                cpus = sorted(set(pairs.cpu) | set(pairs.cpu_ref)); threads = sorted(set(pairs.threads) | set(pairs.threads_ref))
+                rows.append(dict(metric=metric, dataset=dataset, contrast=name, pairs=r['n'], planned=len(plan['seeds'][dataset]),
+                                 mean=r['mean'], se=r['se'], p=r['p'], same_machine_pairs=sum(same),
+                                 cpus=', '.join(c.replace('(R)', '') for c in cpus), threads=', '.join(map(str, threads))))
+    out = pd.DataFrame(rows)
+    if not len(out): return out
+    out = pd.concat([out.drop(columns='p'), holm(out.p.values, spec['alpha'])], axis=1)
+    half = [stats.t.ppf(1 - (1 - lvl) / 2, n - 1) * se if n > 1 else math.nan for lvl, n, se in zip(out.level, out.pairs, out.se)]
+    out['lo'], out['hi'] = out['mean'] - half, out['mean'] + half
+    return out
+
+def complete(study, plan=None)->bool: return not missing_runs(study, plan or load_plan())
+
+def table(fam:pd.DataFrame, interim:bool)->pd.DataFrame:
+    "The family as a table for the pages: one row per contrast, where its pairs ran"
+    fmt = lambda v, d: '–' if pd.isna(v) else f'{v:+.{d}f}'
+    rows = []
+    for r in fam.itertuples():
+        d = 3 if r.metric == 'valid_entropy' else 2
+        rows.append({'metric': METRICS[r.metric][0], 'dataset': DATASET_NAMES.get(r.dataset, r.dataset), 'contrast': CONTRAST_NAMES[r.contrast],
+                     'pairs': f'{r.pairs} of {r.planned}', 'mean': fmt(r.mean, d),
+                     'interval': '–' if pd.isna(r.lo) else f'{fmt(r.lo, d)} to {fmt(r.hi, d)} ({100*r.level:.2f}%)',
+                     'p': '–' if pd.isna(r.p) else f'{r.p:.3g}', 'Holm p': '–' if pd.isna(r.p) else f'{r.p_holm:.3g}',
+                     'confirmed': ('interim' if interim else 'yes' if r.confirmed else 'no'),
+                     'where (threads)': f'CPU: {r.cpus} ({r.threads})' if r.pairs else '–',
+                     'pairs on one CPU model and thread count': f'{r.same_machine_pairs} of {r.pairs}' if r.pairs else '–'})
+    return pd.DataFrame(rows)
+
+def forest(primary:pd.DataFrame, secondary:pd.DataFrame, interim:bool, commit:str|None=None):
+    "Every contrast of the family as a point with its Holm-step interval, one panel per metric, the datasets side by side"
+    both = pd.concat([primary, secondary])
+    contrasts = list(CONTRAST_NAMES)
+    fig, axs = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+    colours = dict(zip(DATASET_NAMES, ('tab:blue', 'tab:orange')))
+    for ax, metric in zip(axs, METRICS):
+        sub = both[both.metric == metric]
+        for k, dataset in enumerate(DATASET_NAMES):
+            for r in sub[sub.dataset == dataset].itertuples():
+                y = contrasts.index(r.contrast) + (k - 0.5) * 0.3
+                if pd.isna(r.mean): continue
+                if not pd.isna(r.lo): ax.plot([r.lo, r.hi], [y, y], color=colours[dataset], lw=2)
+                filled = r.confirmed and not interim
+                ax.plot(r.mean, y, 'o', ms=7, color=colours[dataset], mfc=colours[dataset] if filled else 'white')
+        ax.axvline(0, color='k', lw=.8); ax.grid(axis='x', alpha=.3)
+        ax.set(xlabel=METRICS[metric][0], title=('primary: ' if metric == 'accuracy' else 'secondary: ') + METRICS[metric][0].split(' (')[0])
+    axs[0].set_yticks(range(len(contrasts)), [CONTRAST_NAMES[c].replace(' (', '\n(') for c in contrasts]); axs[0].invert_yaxis()
+    handles = [matplotlib.lines.Line2D([], [], color=c, marker='o', lw=2, label=DATASET_NAMES[d]) for d, c in colours.items()]
+    fig.legend(handles=handles, loc='lower center', ncol=2, fontsize=9, frameon=False)
+    state = 'INTERIM: the planned runs are not all in; no point is a test yet' if interim else 'filled: confirmed by Holm (α = 0.05)'
+    fig.suptitle(f"Pre-registered contrasts{f' ({commit})' if commit else ''}, CPU pairs only, Holm-step intervals; {state}", fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+def nosn_default(fam:pd.DataFrame, interim:bool)->bool:
+    "The pre-registered rule: nosn on by default only if 'nosn alone − baseline' is confirmed with a positive mean on accuracy on every dataset"
+    if interim: return False
+    rows = fam[(fam.metric == 'accuracy') & (fam.contrast == 'nosn_alone')]
+    return bool(len(rows)) and bool((rows.confirmed & (rows['mean'] > 0)).all())
+
+def _effect(r)->str:
+    what = 'raises' if r.mean > 0 else 'lowers'
+    return f"{CONTRAST_NAMES[r.contrast].split(' −')[0]} {what} it on {DATASET_NAMES[r.dataset]} ({r.mean:+.1f} points, {r.lo:+.1f} to {r.hi:+.1f})"
+
+def headline(primary:pd.DataFrame, secondary:pd.DataFrame, study, plan=None)->list[str]:
+    "At most three sentences, by the pre-registered rule"
+    plan = plan or load_plan()
+    missing, total = missing_runs(study, plan), len(planned_runs(plan))
+    if missing:
+        return [f"The pre-registered confirmatory study (SAR alone, nosn alone, SAR on top of nosn and the paper's SAR + nosn, "
+                f"at the paper's 14×14 grid and on 4,000 composite scenes; Holm-corrected) has {total - len(missing)} of its {total} "
+                "runs; until it is complete, no accuracy claim is made and every interval is interim.",
+                "Everything else on the study page is exploratory."]
+    conf = primary[primary.confirmed]
+    first = (f"Of {len(primary)} pre-registered accuracy contrasts, Holm's correction confirms "
+             + ('none: no part of the method changes test accuracy measurably at this budget.' if not len(conf)
+                else f"{len(conf)}: " + '; '.join(_effect(r) for r in conf.itertuples()) + '.'))
+    sec = secondary[secondary.confirmed]
+    second = (f"Secondary, also pre-registered: {len(sec)} of {len(secondary)} contrasts on the test-image spatial entropy and the "
+              f"best-head Jaccard are confirmed ({', '.join(sorted({CONTRAST_NAMES[c].split(' −')[0] for c in sec.contrast}))} move them)."
+              if len(sec) else f"Secondary, also pre-registered: none of the {len(secondary)} entropy and Jaccard contrasts is confirmed.")
+    return [first, second, "Everything else on the study page is exploratory."]
+
+def summarise(study, plan=None)->dict:
+    "What the pages show: the headline, the defaults rule, progress, and the family's rows"
+    plan = plan or load_plan()
+    primary, secondary = family(study, plan, 'primary'), family(study, plan, 'secondary')
+    missing = missing_runs(study, plan)
+    interim = bool(missing)
+    clean = lambda df: json.loads(df.to_json(orient='records'))
+    return dict(preregistered=plan_commit(), interim=interim, runs_done=len(planned_runs(plan)) - len(missing),
+                runs_planned=len(planned_runs(plan)), headline=headline(primary, secondary, study, plan),
+                nosn_default=nosn_default(primary, interim), primary=clean(primary), secondary=clean(secondary))
+
+if __name__ == '__main__':
+    matplotlib.use('Agg')
+    study = pd.read_csv(HERE/'results'/'paired'/'study.csv')
+    OUT.mkdir(parents=True, exist_ok=True)
+    summary = summarise(study)
+    (OUT/'summary.json').write_text(json.dumps(summary, indent=1) + '\n')
+    fig = forest(pd.DataFrame(summary['primary']), pd.DataFrame(summary['secondary']), summary['interim'], summary['preregistered'])
+    fig.savefig(FIGURE, dpi=90, metadata={'Software': None}); plt.close(fig)
+    print(' '.join(summary['headline']))
