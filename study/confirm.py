@@ -104,19 +104,24 @@ def family(study, plan=None, which='primary')->pd.DataFrame:
 
 def complete(study, plan=None)->bool: return not missing_runs(study, plan or load_plan())
 
+SHORT = dict(metric={'accuracy': 'accuracy', 'valid_entropy': 'entropy', 'jaccard': 'Jaccard'},
+             dataset={'composites_1k_g14': '1k, 14×14', 'composites_4k': '4k, 8×8'},
+             contrast={'sar_alone': 'SAR alone', 'nosn_alone': 'nosn alone', 'sar_on_nosn': 'SAR on nosn', 'paper': "SAR + nosn (paper's)"})
+
 def table(fam:pd.DataFrame, interim:bool)->pd.DataFrame:
-    "The family as a table for the pages: one row per contrast, where its pairs ran"
+    "The family as a table for the pages: one row per contrast (against its reference), where its pairs ran"
     fmt = lambda v, d: '–' if pd.isna(v) else f'{v:+.{d}f}'
     rows = []
     for r in fam.itertuples():
         d = 3 if r.metric == 'valid_entropy' else 2
-        rows.append({'metric': METRICS[r.metric][0], 'dataset': DATASET_NAMES.get(r.dataset, r.dataset), 'contrast': CONTRAST_NAMES[r.contrast],
-                     'pairs': f'{r.pairs} of {r.planned}', 'mean': fmt(r.mean, d),
-                     'interval': '–' if pd.isna(r.lo) else f'{fmt(r.lo, d)} to {fmt(r.hi, d)} ({100*r.level:.2f}%)',
-                     'p': '–' if pd.isna(r.p) else f'{r.p:.3g}', 'Holm p': '–' if pd.isna(r.p) else f'{r.p_holm:.3g}',
+        cpus = r.cpus.replace(' Processor', '')
+        rows.append({'metric': SHORT['metric'][r.metric], 'composites': SHORT['dataset'].get(r.dataset, r.dataset),
+                     'contrast': SHORT['contrast'][r.contrast], 'pairs': f'{r.pairs}/{r.planned}', 'mean': fmt(r.mean, d),
+                     'interval (level)': '–' if pd.isna(r.lo) else f'{fmt(r.lo, d)} to {fmt(r.hi, d)} ({100*r.level:.1f}%)',
+                     'p': '–' if pd.isna(r.p) else f'{r.p:.2g}', 'Holm p': '–' if pd.isna(r.p) else f'{r.p_holm:.2g}',
                      'confirmed': ('interim' if interim else 'yes' if r.confirmed else 'no'),
-                     'where (threads)': f'CPU: {r.cpus} ({r.threads})' if r.pairs else '–',
-                     'pairs on one CPU model and thread count': f'{r.same_machine_pairs} of {r.pairs}' if r.pairs else '–'})
+                     'ran on (threads)': f'CPU: {cpus} ({r.threads})' if r.pairs else '–',
+                     'same CPU, threads': f'{r.same_machine_pairs}/{r.pairs}' if r.pairs else '–'})
     return pd.DataFrame(rows)
 
 def forest(primary:pd.DataFrame, secondary:pd.DataFrame, interim:bool, commit:str|None=None):
