@@ -52,9 +52,9 @@ def strip_options(src:str)->str:
 
 # ---- markdown with maths, heading ids as pandoc makes them, links to notebooks as links to their pages
 def slug(text:str)->str:
-    "Pandoc's automatic identifier: punctuation but _-. dropped, spaces to hyphens, lower case, up to the first letter dropped"
+    "Quarto's (Pandoc's) automatic identifier: punctuation but _-. dropped, words joined by one hyphen, lower case, up to the first letter dropped"
     text = re.sub(r'[^\w\s.-]', '', text, flags=re.UNICODE).strip().lower()
-    text = re.sub(r'\s', '-', text)
+    text = re.sub(r'\s+', '-', text)  # 'SAR × nosn' -> 'sar-nosn', as Quarto makes it (not 'sar--nosn')
     text = re.sub(r'^[^a-z]+', '', text)
     return text or 'section'
 
@@ -167,6 +167,8 @@ def hidden_code(nb_path:Path)->list[str]:
             if len(code) > 40: out.append(code)
     return out
 
+def source_proc(source:Path)->Path: return PROC/source.name  # the notebook as nbdev processed it for the docs
+
 def check(out:Path, built:dict)->list[str]:
     problems = []
     ids = {name: set(re.findall(r'\bid="([^"]+)"', page)) for name, (page, _) in built.items()}
@@ -176,6 +178,10 @@ def check(out:Path, built:dict)->list[str]:
         for line in text.splitlines():
             if re.match(r'^\s*(#\||\|\s*(echo|output|hide|include|export)\b)', line): problems.append(f'{name}: shows a directive: {line.strip()!r}')
         for m in re.finditer(r'\[\d+ rows x \d+ columns\]', text): problems.append(f'{name}: shows pandas\' {m.group(0)} where a table was meant')
+        for m in re.finditer(r'\[[^\[\]\n]+\]\([^)\s]+\)', text): problems.append(f'{name}: shows link syntax as text: {m.group(0)!r}')
+        for cell in json.loads(source_proc(source).read_text())['cells'] if source_proc(source).is_file() else []:
+            for m in re.finditer(r'\[[^\]\n]*\[[^\]\n]*\]\([^)\s]*\)[^\]\n]*\]\(', ''.join(cell['source'])):  # nbdev's auto-link inside a link
+                problems.append(f'{name}: a link inside link text (Quarto shows it as text): {m.group(0)!r}')
         escaped = html.unescape(main)
         for code in hidden_code(source):
             if code in escaped: problems.append(f'{name}: shows the code of a hidden cell: {code.splitlines()[0]!r}')
