@@ -167,6 +167,21 @@ def hidden_code(nb_path:Path)->list[str]:
             if len(code) > 40: out.append(code)
     return out
 
+def output_problems(nb_path:Path)->list[str]:
+    "What Quarto would show badly from the committed outputs: the same figure twice in a row, an output box with nothing in it"
+    out = []
+    for c in json.loads(nb_path.read_text())['cells']:
+        if c['cell_type'] != 'code' or any(l.strip() in HIDDEN for l in ''.join(c['source']).splitlines()[:3]): continue
+        first = ''.join(c['source']).strip().splitlines()[-1:] or ['']
+        images = [''.join(o.get('data', {}).get('image/png', '')) for o in c.get('outputs', [])]
+        if any(a and a == b for a, b in zip(images, images[1:])): out.append(f'a figure shown twice (the cell ending {first[0][:60]!r})')
+        for o in c.get('outputs', []):
+            text = ''.join(o.get('text', '')) if o.get('output_type') == 'stream' else None
+            data = o.get('data', {})
+            if (text is not None and not text.strip()) or (data and set(data) <= {'text/plain'} and not ''.join(data['text/plain']).strip()):
+                out.append(f'an empty output box (the cell ending {first[0][:60]!r})')
+    return out
+
 def source_proc(source:Path)->Path: return PROC/source.name  # the notebook as nbdev processed it for the docs
 
 def check(out:Path, built:dict)->list[str]:
@@ -179,6 +194,7 @@ def check(out:Path, built:dict)->list[str]:
             if re.match(r'^\s*(#\||\|\s*(echo|output|hide|include|export)\b)', line): problems.append(f'{name}: shows a directive: {line.strip()!r}')
         for m in re.finditer(r'\[\d+ rows x \d+ columns\]', text): problems.append(f'{name}: shows pandas\' {m.group(0)} where a table was meant')
         for m in re.finditer(r'\[[^\[\]\n]+\]\([^)\s]+\)', text): problems.append(f'{name}: shows link syntax as text: {m.group(0)!r}')
+        for problem in output_problems(source): problems.append(f'{name}: {problem}')
         for cell in json.loads(source_proc(source).read_text())['cells'] if source_proc(source).is_file() else []:
             for m in re.finditer(r'\[[^\]\n]*\[[^\]\n]*\]\([^)\s]*\)[^\]\n]*\]\(', ''.join(cell['source'])):  # nbdev's auto-link inside a link
                 problems.append(f'{name}: a link inside link text (Quarto shows it as text): {m.group(0)!r}')

@@ -38,6 +38,8 @@ def execute(path:Path):
         for out in cell.get('outputs', []):
             if out.get('output_type') == 'stream':
                 out['text'] = as_terminal(''.join(out['text'])).splitlines(keepends=True)
+        if cell.get('outputs'):  # a progress bar that cleared itself leaves an empty box on the page: dropped
+            cell['outputs'] = [o for o in cell['outputs'] if o.get('output_type') != 'stream' or ''.join(o['text']).strip()]
     write_nb(nb, path)
 
 if __name__ == '__main__':
