@@ -172,6 +172,7 @@ class SARCallback(Callback):
 # %% ../nbs/02_callback.ipynb #8d41ec6c
 class ValidAttentionMetric(Callback):
     "A recorder column averaging `measure(capture)` over the validation set; subclasses set `column` and `measure`"
+    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order,run_train,column = 20,False,None  # before the Recorder (50) names its columns
     in_get_preds = False  # set True to also measure in `get_preds`/`predict` (inference does no attention work by default)
     capture = None

@@ -99,6 +99,7 @@ class LabelAccuracy(Metric):
 # %% ../nbs/04_learner.ipynb #574cb3a0
 class CPUAutocast(Callback):
     "bfloat16 autocast of the forward pass and the loss on the CPU (fastai's `MixedPrecision` is for CUDA; bf16 needs no loss scaling)"
+    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = MixedPrecision.order
     def before_batch(self): self.autocast = torch.autocast('cpu', dtype=torch.bfloat16); self.autocast.__enter__()
     def after_pred(self): self.learn.pred = to_float(self.pred)

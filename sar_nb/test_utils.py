@@ -143,6 +143,7 @@ def n_hooks(model:torch.nn.Module)->int:
 # %% ../nbs/97_test_utils.ipynb #8b93d859
 class Probe(Callback):
     "Record, right after `SARCallback`, what it added to the loss, with λ, the plain loss and the last block's input"
+    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = SARCallback.order + 0.5  # after SARCallback, before GradientAccumulation
     def before_fit(self):
         self.records, self.block_inputs = [], []
@@ -170,6 +171,7 @@ def entropy_by_hand(vit, # a timm VisionTransformer
 
 class Grads(Callback):
     "Keep a copy of all gradients before each optimizer step"
+    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = 100
     def before_fit(self): self.kept = []
     def before_step(self): self.kept.append([p.grad.clone() for p in self.model.parameters()])

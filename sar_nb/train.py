@@ -297,6 +297,7 @@ def machine_info(device=None, # the device a measurement ran on (default: the GP
 
 class ValidateAtEnd(Callback):
     "Skip validation after every epoch but the last (for sweeps that only read the final figures)"
+    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = -11  # before `ValidOnPart`
     def before_validate(self):
         if fitting(self.learn) and self.epoch < self.n_epoch - 1: raise CancelValidException()
@@ -325,6 +326,7 @@ def _disk_full(e:Exception, folder:Path)->bool:
 
 class StopIfDiverged(Callback):
     "End training after the first epoch's training phase whose loss or weights are not finite (the run then raises a `ConfigError`)"
+    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = -30  # before `SARCallback` reports the epoch's non-finite maps: the divergence is the one message
     def before_fit(self):
         if fitting(self.learn): self.diverged = None  # (epoch, what) once it happened
@@ -339,6 +341,7 @@ class StopIfDiverged(Callback):
 
 class PhaseTimer(Callback):
     "Seconds spent in training and in validation phases (the recorder's `time` column holds both)"
+    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = -20
     def before_fit(self): self.train_s, self.valid_s = 0., 0.
     def before_train(self): self.start = time.perf_counter()
