@@ -206,7 +206,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'sar_nb.learner.WarmupCosine.__init__': ('learner.html#warmupcosine.__init__', 'sar_nb/learner.py'),
                                 'sar_nb.learner.WarmupCosine.before_fit': ('learner.html#warmupcosine.before_fit', 'sar_nb/learner.py'),
                                 'sar_nb.learner._cpu_has_bf16': ('learner.html#_cpu_has_bf16', 'sar_nb/learner.py'),
-                                'sar_nb.learner._raise_arch_error': ('learner.html#_raise_arch_error', 'sar_nb/learner.py'),
                                 'sar_nb.learner._step_seconds': ('learner.html#_step_seconds', 'sar_nb/learner.py'),
                                 'sar_nb.learner.adam': ('learner.html#adam', 'sar_nb/learner.py'),
                                 'sar_nb.learner.check_learner_options': ('learner.html#check_learner_options', 'sar_nb/learner.py'),

@@ -59,7 +59,12 @@ def create_vit(arch:str=DEFAULT_ARCH, # a timm ViT or DeiT name
                           "img_size % patch_size == 0 (e.g. --img-size 28 --patch-size 4)", param='patch_size')
     sizes = dict(img_size=img_size) | (dict(patch_size=patch_size) if patch_size else {})
     try: model = timm.create_model(arch, pretrained=pretrained, num_classes=n_out, in_chans=n_in, drop_path_rate=drop_path, **sizes, **kwargs)
-    except (TypeError, AssertionError) as e: _raise_arch_error(e, arch, kwargs)
+    except TypeError as e:
+        raise ConfigError(f"No timm VisionTransformer: {arch!r} does not take ViT arguments ({e}). SAR regularises the class "
+                          "token's attention of a ViT or DeiT, e.g. vit_tiny_patch16_224 or deit_small_patch16_224", param='arch') from None
+    except AssertionError as e:  # timm's own checks, e.g. embed_dim not divisible by num_heads
+        raise ConfigError(f"timm cannot build {arch!r} with {kwargs}: {e or 'an inconsistent size'} "
+                          "(embed_dim must be a multiple of num_heads)", param='arch') from None
     except Exception as e:
         if not pretrained: raise
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].split('. ')[0][:200]  # its first sentence
@@ -69,14 +74,6 @@ def create_vit(arch:str=DEFAULT_ARCH, # a timm ViT or DeiT name
     try: check_vit(find_vit(model))
     except (TypeError, ValueError) as e: raise ConfigError(str(e), param='arch') from None
     return model
-
-def _raise_arch_error(e:Exception, arch:str, kwargs:dict):
-    "timm's refusal to build `arch` (a `TypeError`: not a ViT; an `AssertionError`: inconsistent sizes) as a `ConfigError`"
-    if isinstance(e, TypeError):
-        raise ConfigError(f"No timm VisionTransformer: {arch!r} does not take ViT arguments ({e}). SAR regularises the class "
-                          "token's attention of a ViT or DeiT, e.g. vit_tiny_patch16_224 or deit_small_patch16_224", param='arch') from None
-    raise ConfigError(f"timm cannot build {arch!r} with {kwargs}: {e or 'an inconsistent size'} "  # timm's own checks
-                      "(embed_dim must be a multiple of num_heads)", param='arch') from None
 
 # %% ../nbs/04_learner.ipynb #6c127976
 class FirstTarget(GetAttr):

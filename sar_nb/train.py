@@ -434,7 +434,7 @@ class TrainRun:
         learn, c, config = self.learn, self.config, self.summary()
         start, stage = time.time(), None
         try:
-            self._fit(learn, c, config, start)
+            self._fit(learn, c, config)
             stage = 'while saving the outputs'
             result = self._result(time.time() - start)
             if self.folder is not None: self._save(result)
@@ -448,7 +448,7 @@ class TrainRun:
         if self.folder is not None: self.folder.commit()  # a few renames, outside the handler: a SIGTERM now ends the process
         return result
 
-    def _fit(self, learn, c, config, start):
+    def _fit(self, learn, c, config):
         "Train under the SIGTERM handler; a loss or weights that stop being finite are a `ConfigError` naming the epoch"
         with sigterm_raises():  # `kill`, a scheduler or a container stopping: cleaned up as for Ctrl-C
             self.log(f"sar-train: {config['arch']} ({config['depth']} blocks, width {config['embed_dim']}, {config['grid'][0]}x{config['grid'][1]} patches), "

@@ -258,10 +258,10 @@ if __name__ == '__main__':
     if args.threads: torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     claims = args.claims or claims_folder(args.out)
-    print(json.dumps(dict(machine_info(), model=MODEL, datasets=datasets or DATASETS)), flush=True)
+    device, info = this_device(), machine_info()
+    print(json.dumps(dict(info, model=MODEL, datasets=datasets or DATASETS)), flush=True)
     pending = ([j for d, arms, seeds in preregistered() for j in jobs([d], arms, seeds)] if args.preregistered
                else jobs(args.datasets, args.arms, args.seeds))
-    device, info = this_device(), machine_info()
     until = until_time(args.until) if args.until else None
     while pending:
         rows = read(args.out/'study.csv')
