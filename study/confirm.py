@@ -104,6 +104,40 @@ def family(study, plan=None, which='primary')->pd.DataFrame:
 
 def complete(study, plan=None)->bool: return not missing_runs(study, plan or load_plan())
 
+SENSITIVITY_DATASET = 'composites_1k_g14'  # the pre-registration's sensitivity analyses are of the 14x14 contrasts
+
+def sensitivity_subsets(plan:dict)->dict:
+    "The pre-specified subsets of pairs: the new seeds alone, and the pairs whose two runs share CPU model and thread count"
+    spec, out = plan.get('sensitivity', {}), {}
+    if SENSITIVITY_DATASET in spec.get('new_seeds', {}):
+        seeds = spec['new_seeds'][SENSITIVITY_DATASET]
+        out[f'new seeds {min(seeds)}–{max(seeds)}'] = lambda p: p[p.seed.isin(seeds)]
+    if spec.get('same_cpu_and_threads'):
+        out['same CPU model and threads'] = lambda p: p[(p.cpu == p.cpu_ref) & (p.threads == p.threads_ref)]
+    return out
+
+def sensitivity(study, plan=None)->pd.DataFrame:
+    """The pre-specified sensitivity analyses, exploratory: each 14x14 contrast on each subset of its pairs, every metric,
+    with a plain 95% t interval (no correction: nothing here is confirmatory)"""
+    plan = plan or load_plan()
+    rows = []
+    for subset, keep in sensitivity_subsets(plan).items():
+        for metric in METRICS:
+            for name, (arm, ref) in plan['contrasts'].items():
+                r = t_test(keep(paired(study, plan, SENSITIVITY_DATASET, arm, ref, metric))['diff'])
+                half = stats.t.ppf(0.975, r['n'] - 1) * r['se'] if r['n'] > 1 else math.nan
+                rows.append(dict(subset=subset, metric=metric, dataset=SENSITIVITY_DATASET, contrast=name, pairs=r['n'],
+                                 mean=r['mean'], lo=r['mean'] - half, hi=r['mean'] + half, p=r['p']))
+    return pd.DataFrame(rows)
+
+def sensitivity_table(sens:pd.DataFrame)->pd.DataFrame:
+    "The sensitivity analyses as a table for the study page (exploratory: plain 95% intervals, uncorrected p)"
+    fmt = lambda v, d: '–' if pd.isna(v) else f'{v:+.{d}f}'
+    return pd.DataFrame([{'pairs kept': r.subset, 'metric': SHORT['metric'][r.metric], 'contrast': SHORT['contrast'][r.contrast],
+                          'pairs': r.pairs, 'mean': fmt(r.mean, 3 if r.metric == 'valid_entropy' else 2),
+                          '95% interval': '–' if pd.isna(r.lo) else f'{fmt(r.lo, 3 if r.metric == "valid_entropy" else 2)} to {fmt(r.hi, 3 if r.metric == "valid_entropy" else 2)}',
+                          'p (uncorrected)': '–' if pd.isna(r.p) else f'{r.p:.2g}'} for r in sens.itertuples()])
+
 SHORT = dict(metric={'accuracy': 'accuracy', 'valid_entropy': 'entropy', 'jaccard': 'Jaccard'},
              dataset={'composites_1k_g14': '1k, 14×14', 'composites_4k': '4k, 8×8'},
              contrast={'sar_alone': 'SAR alone', 'nosn_alone': 'nosn alone', 'sar_on_nosn': 'SAR on nosn', 'paper': "SAR + nosn (paper's)"})
@@ -118,10 +152,9 @@ def table(fam:pd.DataFrame, interim:bool)->pd.DataFrame:
         rows.append({'metric': SHORT['metric'][r.metric], 'composites': SHORT['dataset'].get(r.dataset, r.dataset),
                      'contrast': SHORT['contrast'][r.contrast], 'pairs': f'{r.pairs}/{r.planned}', 'mean': fmt(r.mean, d),
                      'interval (level)': '–' if pd.isna(r.lo) else f'{fmt(r.lo, d)} to {fmt(r.hi, d)} ({100*r.level:.1f}%)',
-                     'p': '–' if pd.isna(r.p) else f'{r.p:.2g}', 'Holm p': '–' if pd.isna(r.p) else f'{r.p_holm:.2g}',
+                     'p (Holm)': '–' if pd.isna(r.p) else f'{r.p:.2g} ({r.p_holm:.2g})',
                      'confirmed': ('interim' if interim else 'yes' if r.confirmed else 'no'),
-                     'ran on (threads)': f'CPU: {cpus} ({r.threads})' if r.pairs else '–',
-                     'same CPU, threads': f'{r.same_machine_pairs}/{r.pairs}' if r.pairs else '–'})
+                     'ran on': f'CPU: {cpus}, {r.threads} thread(s); {r.same_machine_pairs}/{r.pairs} pairs on one CPU model and thread count' if r.pairs else '–'})
     return pd.DataFrame(rows)
 
 def forest(primary:pd.DataFrame, secondary:pd.DataFrame, interim:bool, commit:str|None=None):
@@ -187,7 +220,8 @@ def summarise(study, plan=None)->dict:
     clean = lambda df: json.loads(df.to_json(orient='records'))
     return dict(preregistered=plan_commit(), interim=interim, runs_done=len(planned_runs(plan)) - len(missing),
                 runs_planned=len(planned_runs(plan)), headline=headline(primary, secondary, study, plan),
-                nosn_default=nosn_default(primary, interim), primary=clean(primary), secondary=clean(secondary))
+                nosn_default=nosn_default(primary, interim), primary=clean(primary), secondary=clean(secondary),
+                sensitivity=clean(sensitivity(study, plan)))
 
 if __name__ == '__main__':
     matplotlib.use('Agg')
