@@ -406,6 +406,7 @@ def folder_dls(path:str|Path, # dataset root in ImageNet layout
 class ToPILImage(Transform):
     "Any image (a file, PIL image, array or tensor) as an RGB fastai `PILImage`, the first step of the folder pipelines"
     input_types = ToGrayImage.input_types  # what `test_dl`, `predict` and `get_preds` accept
+    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not Transform's enc/dec/split_idx/order
     def encodes(self, img):
         if isinstance(img, (str, Path)): img = open_image(img)
         elif isinstance(img, Tensor): img = _array_from_tensor(img)

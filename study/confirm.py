@@ -149,12 +149,13 @@ def table(fam:pd.DataFrame, interim:bool)->pd.DataFrame:
     for r in fam.itertuples():
         d = 3 if r.metric == 'valid_entropy' else 2
         cpus = r.cpus.replace(' Processor', '')
-        rows.append({'metric': SHORT['metric'][r.metric], 'composites': SHORT['dataset'].get(r.dataset, r.dataset),
+        rows.append({'metric': SHORT['metric'][r.metric], 'dataset': SHORT['dataset'].get(r.dataset, r.dataset),
                      'contrast': SHORT['contrast'][r.contrast], 'pairs': f'{r.pairs}/{r.planned}', 'mean': fmt(r.mean, d),
                      'interval (level)': '–' if pd.isna(r.lo) else f'{fmt(r.lo, d)} to {fmt(r.hi, d)} ({100*r.level:.1f}%)',
                      'p (Holm)': '–' if pd.isna(r.p) else f'{r.p:.2g} ({r.p_holm:.2g})',
                      'confirmed': ('interim' if interim else 'yes' if r.confirmed else 'no'),
-                     'ran on': f'CPU: {cpus}, {r.threads} thread(s); {r.same_machine_pairs}/{r.pairs} pairs on one CPU model and thread count' if r.pairs else '–'})
+                     'CPU (threads)': f'{cpus} ({r.threads})' if r.pairs else '–',
+                     'pairs on one CPU, threads': f'{r.same_machine_pairs}/{r.pairs}' if r.pairs else '–'})
     return pd.DataFrame(rows)
 
 def forest(primary:pd.DataFrame, secondary:pd.DataFrame, interim:bool, commit:str|None=None):
