@@ -162,7 +162,7 @@ def forest(primary:pd.DataFrame, secondary:pd.DataFrame, interim:bool, commit:st
     "Every contrast of the family as a point with its Holm-step interval, one panel per metric, the datasets side by side"
     both = pd.concat([primary, secondary])
     contrasts = list(CONTRAST_NAMES)
-    fig, axs = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+    fig, axs = plt.subplots(1, 3, figsize=(10, 4.2), sharey=True)  # about the width of the docs column: legible unscaled
     colours = dict(zip(DATASET_NAMES, ('tab:blue', 'tab:orange')))
     for ax, metric in zip(axs, METRICS):
         sub = both[both.metric == metric]
@@ -174,12 +174,12 @@ def forest(primary:pd.DataFrame, secondary:pd.DataFrame, interim:bool, commit:st
                 filled = r.confirmed and not interim
                 ax.plot(r.mean, y, 'o', ms=7, color=colours[dataset], mfc=colours[dataset] if filled else 'white')
         ax.axvline(0, color='k', lw=.8); ax.grid(axis='x', alpha=.3)
-        ax.set(xlabel=METRICS[metric][0], title=('primary: ' if metric == 'accuracy' else 'secondary: ') + METRICS[metric][0].split(' (')[0])
+        ax.set(xlabel=METRICS[metric][0]); ax.set_title(('primary:\n' if metric == 'accuracy' else 'secondary:\n') + METRICS[metric][0].split(' (')[0], fontsize=10)
     axs[0].set_yticks(range(len(contrasts)), [CONTRAST_NAMES[c].replace(' (', '\n(') for c in contrasts]); axs[0].invert_yaxis()
     handles = [matplotlib.lines.Line2D([], [], color=c, marker='o', lw=2, label=DATASET_NAMES[d]) for d, c in colours.items()]
     fig.legend(handles=handles, loc='lower center', ncol=2, fontsize=9, frameon=False)
     state = 'INTERIM: the planned runs are not all in; no point is a test yet' if interim else 'filled: confirmed by Holm (α = 0.05)'
-    fig.suptitle(f"Pre-registered contrasts{f' ({commit})' if commit else ''}, CPU pairs only, Holm-step intervals; {state}", fontsize=10)
+    fig.suptitle(f"Pre-registered contrasts{f' ({commit})' if commit else ''}, CPU pairs only, Holm-step intervals\n{state}", fontsize=10)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
