@@ -230,15 +230,16 @@ def check(out:Path, built:dict)->list[str]:
     return problems
 
 
-INDEX_OR_NAN = (re.compile(r'<tbody>\s*<tr>\s*<th\b[^>]*>\s*0\s*</th>'), re.compile(r'<td\b[^>]*>\s*(NaN|nan|None|&lt;NA&gt;)\s*</td>'))
+INDEX_COLUMN = re.compile(r'<tbody>\s*<tr>\s*<th\b[^>]*>\s*0\s*</th>')  # pandas' RangeIndex as row headers
+NAN_CELL = re.compile(r'<td\b[^>]*>\s*(NaN|nan|None|&lt;NA&gt;)\s*</td>')
 
 def table_problems(main:str)->list[str]:
     "pandas' default index column (0, 1, 2, ... as row headers) or NaN cells in a table"
     out = []
     for table in re.findall(r'<table\b.*?</table>', main, flags=re.S):
         first = visible_text(table).split()[:6]
-        if INDEX_OR_NAN[0].search(table): out.append(f'a table shows pandas\' index column (hide it: `df.style.hide(axis="index")`): {" ".join(first)!r}')
-        if INDEX_OR_NAN[1].search(table): out.append(f'a table shows NaN cells (say what is missing, or leave the cell empty): {" ".join(first)!r}')
+        if INDEX_COLUMN.search(table): out.append(f'a table shows pandas\' index column (hide it: `df.style.hide(axis="index")`): {" ".join(first)!r}')
+        if NAN_CELL.search(table): out.append(f'a table shows NaN cells (say what is missing, or leave the cell empty): {" ".join(first)!r}')
     return out
 
 MEASURE = """<script>(function () {

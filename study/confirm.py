@@ -130,12 +130,15 @@ def sensitivity(study, plan=None)->pd.DataFrame:
                                  mean=r['mean'], lo=r['mean'] - half, hi=r['mean'] + half, p=r['p']))
     return pd.DataFrame(rows)
 
+def _signed(v, metric:str)->str:
+    "A difference as the tables show it: signed, 3 decimals for the entropy, 2 for points; '–' where there is none"
+    return '–' if pd.isna(v) else f"{v:+.{3 if metric == 'valid_entropy' else 2}f}"
+
 def sensitivity_table(sens:pd.DataFrame)->pd.DataFrame:
     "The sensitivity analyses as a table for the study page (exploratory: plain 95% intervals, uncorrected p)"
-    fmt = lambda v, d: '–' if pd.isna(v) else f'{v:+.{d}f}'
     return pd.DataFrame([{'pairs kept': r.subset, 'metric': SHORT['metric'][r.metric], 'contrast': SHORT['contrast'][r.contrast],
-                          'pairs': r.pairs, 'mean': fmt(r.mean, 3 if r.metric == 'valid_entropy' else 2),
-                          '95% interval': '–' if pd.isna(r.lo) else f'{fmt(r.lo, 3 if r.metric == "valid_entropy" else 2)} to {fmt(r.hi, 3 if r.metric == "valid_entropy" else 2)}',
+                          'pairs': r.pairs, 'mean': _signed(r.mean, r.metric),
+                          '95% interval': '–' if pd.isna(r.lo) else f'{_signed(r.lo, r.metric)} to {_signed(r.hi, r.metric)}',
                           'p (uncorrected)': '–' if pd.isna(r.p) else f'{r.p:.2g}'} for r in sens.itertuples()])
 
 SHORT = dict(metric={'accuracy': 'accuracy', 'valid_entropy': 'entropy', 'jaccard': 'Jaccard'},
@@ -144,14 +147,12 @@ SHORT = dict(metric={'accuracy': 'accuracy', 'valid_entropy': 'entropy', 'jaccar
 
 def table(fam:pd.DataFrame, interim:bool)->pd.DataFrame:
     "The family as a table for the pages: one row per contrast (against its reference), where its pairs ran"
-    fmt = lambda v, d: '–' if pd.isna(v) else f'{v:+.{d}f}'
     rows = []
     for r in fam.itertuples():
-        d = 3 if r.metric == 'valid_entropy' else 2
         cpus = r.cpus.replace(' Processor', '')
         rows.append({'metric': SHORT['metric'][r.metric], 'dataset': SHORT['dataset'].get(r.dataset, r.dataset),
-                     'contrast': SHORT['contrast'][r.contrast], 'pairs': f'{r.pairs}/{r.planned}', 'mean': fmt(r.mean, d),
-                     'interval (level)': '–' if pd.isna(r.lo) else f'{fmt(r.lo, d)} to {fmt(r.hi, d)} ({100*r.level:.1f}%)',
+                     'contrast': SHORT['contrast'][r.contrast], 'pairs': f'{r.pairs}/{r.planned}', 'mean': _signed(r.mean, r.metric),
+                     'interval (level)': '–' if pd.isna(r.lo) else f'{_signed(r.lo, r.metric)} to {_signed(r.hi, r.metric)} ({100*r.level:.1f}%)',
                      'p (Holm)': '–' if pd.isna(r.p) else f'{r.p:.2g} ({r.p_holm:.2g})',
                      'confirmed': ('interim' if interim else 'yes' if r.confirmed else 'no'),
                      'CPU (threads)': f'{cpus} ({r.threads})' if r.pairs else '–',
