@@ -11,7 +11,9 @@ bench/train_speed.py for that). Its rows with aug 'heavy' (flips, rotations up t
 lighting on 75% of the images: the augmentation sar_nb used before this sweep) were made by this script's earlier
 version, which built its own data pipeline (git log -- bench/default_sweep.py); `train` offers only sar_nb's own.
 """
-import argparse, json
+import json
+from typing import Annotated
+from fastcore.script import call_parse
 from pathlib import Path
 import torch
 from sar_nb.train import TrainRun, ValidateAtEnd
@@ -29,15 +31,15 @@ def run(spec:dict)->dict:
                 threads=r['config']['torch_threads'], cpu=r['config']['cpu'])
 
 
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('runs', nargs='+', type=json.loads)
-    p.add_argument('--threads', type=int, default=None)
-    p.add_argument('--out', type=Path, default=None)
-    args = p.parse_args()
-    if args.threads: torch.set_num_threads(args.threads)
-    for spec in args.runs:
+@call_parse
+def main(*runs:Annotated[dict, dict(nargs='+', type=json.loads, metavar='RUN')], # JSON objects: epochs, embed_dim, num_heads, depth; optionally lr, bs, sar, aug
+         threads:int=None, # torch threads (default: torch's)
+         out:Path=None, # JSON-lines file each run's row is appended to
+        ):
+    "The sweep behind sar-train's defaults: `train` with SAR on the stratified 4,000-image Fashion-MNIST subset"
+    if threads: torch.set_num_threads(threads)
+    for spec in runs:
         row = run(spec)
         print(json.dumps(row), flush=True)
-        if args.out:
-            with open(args.out, 'a') as f: f.write(json.dumps(row) + '\n')
+        if out:
+            with open(out, 'a') as f: f.write(json.dumps(row) + '\n')

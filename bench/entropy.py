@@ -12,14 +12,16 @@ component, and compute the entropy from the masks with torch.
 - "released (lean)" is the same approach written efficiently (one float32 mask per component, no extra copies):
   the strictest baseline for the approach itself.
 """
-import argparse, gc, json, sys, time
+import gc, json, sys, time
+from typing import Annotated
+from fastcore.script import call_parse
 from pathlib import Path
 
 import numpy as np, torch
 import cv2
 from sar_nb.entropy import spatial_entropy
 from sar_nb.test_utils import scattered_maps, blobby_maps
-from sar_nb.train import machine_info
+from sar_nb.machine import machine_info
 
 
 def released_spatial_entropy(scores, grid):
@@ -117,7 +119,7 @@ def compare(reps, device, kinds=('noisy', 'scattered', 'blobby'), batch=128, hea
     return rows
 
 
-def scaling(reps, device, out):
+def scaling_times(reps, device, out):
     "sar_nb forward+backward time vs batch size (14x14 grid) and vs grid size (batch 128), 6 heads"
     gen, rows = torch.Generator().manual_seed(0), []
     settings = [(b, (14, 14)) for b in (8, 32, 128, 512)] + [(128, (g, g)) for g in (7, 10, 14, 20, 24, 32)]
@@ -153,24 +155,24 @@ def machine():
     return dict(machine_info(), opencv=cv2.__version__)
 
 
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--reps', type=int, default=60, help='timed repetitions per implementation and map kind')
-    p.add_argument('--scaling', action='store_true', help='time sar_nb vs batch and grid size instead')
-    p.add_argument('--out', type=Path, default=None, help='folder for CSV/JSON/PNG results')
-    p.add_argument('--tag', default=None, help='suffix of the JSON written (entropy_vs_released_TAG.json), to keep several runs: run1, run2, ...')
-    args = p.parse_args()
+@call_parse
+def main(reps:int=60, # timed repetitions per implementation and map kind
+         scaling:bool=False, # time sar_nb vs batch and grid size instead
+         out:Path=None, # folder for CSV/JSON/PNG results
+         tag:str=None, # suffix of the JSON written (entropy_vs_released_TAG.json), to keep several runs: run1, run2, ...
+        ):
+    "sar_nb's spatial entropy against the released code's, on the CPU (and the GPU if there is one)"
     devices = [torch.device('cpu')] + ([torch.device('cuda')] if torch.cuda.is_available() else [])
     print(json.dumps(machine()))
-    if args.scaling:
-        for d in devices: scaling(args.reps, d, args.out)
+    if scaling:
+        for d in devices: scaling_times(reps, d, out)
         sys.exit()
-    rows = [r for d in devices for r in compare(args.reps, d)]
+    rows = [r for d in devices for r in compare(reps, d)]
     print(f"{'maps':10} {'device':6} {'released, literal (ms)':>23} {'released, lean (ms)':>20} {'sar_nb (ms)':>12}"
           f" {'speedup vs literal':>19} {'vs lean':>8}")
     for r in rows:
         print(f"{r['maps']:10} {r['device']:6} {r['released_literal_ms']:23.2f} {r['released_ms']:20.2f} {r['sar_nb_ms']:12.2f}"
               f" {r['speedup_literal']:18.1f}x {r['speedup']:7.1f}x")
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out/f"entropy_vs_released{'_' + args.tag if args.tag else ''}.json").write_text(json.dumps(dict(machine=machine(), rows=rows), indent=1))
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out/f"entropy_vs_released{'_' + tag if tag else ''}.json").write_text(json.dumps(dict(machine=machine(), rows=rows), indent=1))

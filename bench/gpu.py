@@ -18,7 +18,9 @@
 On the device machine (no fastai, no network), carry the pure-Python wheels and the Fashion-MNIST files and set
 SAR_DATA to their folder: see bench/gpu_device.md.
 """
-import argparse, json, subprocess, sys, time, warnings
+import json, subprocess, sys, time, warnings
+from typing import Annotated
+from fastcore.script import call_parse
 from pathlib import Path
 import numpy as np, torch
 
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def machine(device):
     "sar_nb's `machine_info`, and the GPU's driver"
-    from sar_nb.train import machine_info
+    from sar_nb.machine import machine_info
     info = machine_info(device)
     if device.type == 'cuda':
         try: info['driver'] = subprocess.run(['nvidia-smi', '--query-gpu=driver_version', '--format=csv,noheader'],
@@ -174,40 +176,40 @@ def short_training(device, epochs, dry_run):
     return out
 
 
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--dry-run', action='store_true', help='the same code paths on the CPU, tiny sizes')
-    p.add_argument('--reps', type=int, default=50)
-    p.add_argument('--rounds', type=int, default=4)
-    p.add_argument('--train-epochs', type=int, default=30, help='short training with and without SAR (0: skip)')
-    p.add_argument('--out', type=Path, default=None)
-    p.add_argument('--tag', default=None, help='suffix of the JSON written (gpu_TAG.json; default: the --only parts), to keep several runs')
-    p.add_argument('--only', nargs='*', default=None, help='run only these parts (entropy syncs step gpu_cells bare_vs_fastai training)')
-    args = p.parse_args()
-    device = torch.device('cpu' if args.dry_run or not torch.cuda.is_available() else 'cuda')
-    tag = args.tag or ('_'.join(args.only) if args.only else None)
-    if device.type == 'cpu' and not args.dry_run: sys.exit('bench/gpu.py: no CUDA device here; use --dry-run to exercise it on the CPU')
-    result = dict(machine=machine(device), dry_run=args.dry_run)
+@call_parse
+def main(dry_run:bool=False, # the same code paths on the CPU, tiny sizes
+         reps:int=50, # timed repetitions of the entropy
+         rounds:int=4, # fits per variant of the training step
+         train_epochs:int=30, # short training with and without SAR (0: skip)
+         out:Path=None, # folder for gpu_TAG.json
+         tag:str=None, # suffix of the JSON written (gpu_TAG.json; default: the --only parts), to keep several runs
+         only:Annotated[list, dict(nargs='*', type=str, metavar='PART')]=None, # run only these parts (entropy syncs step gpu_cells bare_vs_fastai training)
+        ):
+    "The GPU checks: compiled entropy, host syncs, SAR's share of a step, the notebooks' GPU cells, fastai vs bare PyTorch, short training"
+    device = torch.device('cpu' if dry_run or not torch.cuda.is_available() else 'cuda')
+    tag = tag or ('_'.join(only) if only else None)
+    if device.type == 'cpu' and not dry_run: sys.exit('bench/gpu.py: no CUDA device here; use --dry-run to exercise it on the CPU')
+    result = dict(machine=machine(device), dry_run=dry_run)
     print(json.dumps(result['machine']), flush=True)
 
     def section(name, fn):
         "Run one part; a failure is recorded and the next part still runs; the JSON is rewritten after each part"
-        if args.only is not None and name not in args.only: return
+        if only is not None and name not in only: return
         start = time.time()
         try: result[name] = fn()
         except Exception as e:
             import traceback; result[name] = dict(error=f'{type(e).__name__}: {e}', traceback=traceback.format_exc()[-3000:])
         print(name, round(time.time() - start, 1), 's:', json.dumps(result[name], default=str), flush=True)
-        if args.out and not args.dry_run:
-            args.out.mkdir(parents=True, exist_ok=True); (args.out/f"gpu{'_' + tag if tag else ''}.json").write_text(json.dumps(result, indent=1, default=str))
+        if out and not dry_run:
+            out.mkdir(parents=True, exist_ok=True); (out/f"gpu{'_' + tag if tag else ''}.json").write_text(json.dumps(result, indent=1, default=str))
 
-    shapes = [(4, 2, 14)] if args.dry_run else [(128, 6, 14), (128, 6, 32), (64, 6, 64)]
-    section('entropy', lambda: entropy_times(device, shapes, 3 if args.dry_run else args.reps))
-    section('syncs', lambda: count_syncs(device, *((32, 16, 4) if args.dry_run else (224, 16, 128))))
-    section('step', lambda: step_overhead(device, 1 if args.dry_run else args.rounds, args.dry_run))
-    section('gpu_cells', lambda: gpu_cells(args.dry_run))
-    section('bare_vs_fastai', lambda: bare_vs_fastai(device, args.dry_run))
-    if args.train_epochs: section('training', lambda: short_training(device, 1 if args.dry_run else args.train_epochs, args.dry_run))
+    shapes = [(4, 2, 14)] if dry_run else [(128, 6, 14), (128, 6, 32), (64, 6, 64)]
+    section('entropy', lambda: entropy_times(device, shapes, 3 if dry_run else reps))
+    section('syncs', lambda: count_syncs(device, *((32, 16, 4) if dry_run else (224, 16, 128))))
+    section('step', lambda: step_overhead(device, 1 if dry_run else rounds, dry_run))
+    section('gpu_cells', lambda: gpu_cells(dry_run))
+    section('bare_vs_fastai', lambda: bare_vs_fastai(device, dry_run))
+    if train_epochs: section('training', lambda: short_training(device, 1 if dry_run else train_epochs, dry_run))
     ok = not any(isinstance(v, dict) and 'error' in v for v in result.values()) and \
          all(v['passed'] for v in result.get('gpu_cells', {}).values())
     print(json.dumps(dict(ok=ok, **{k: v for k, v in result.items() if k != 'gpu_cells'}), default=str))

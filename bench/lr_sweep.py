@@ -6,7 +6,9 @@ test images.
     python bench/lr_sweep.py --threads 1 --out bench/results    # the six runs of the table in nbs/04_learner.ipynb
     python bench/lr_sweep.py --runs 2e-3,64,aug     # one run: lr,batch,aug|noaug
 """
-import argparse, json
+import json
+from typing import Annotated
+from fastcore.script import call_parse
 from pathlib import Path
 import torch
 from sar_nb.train import train
@@ -20,17 +22,17 @@ def run(lr, bs, aug, epochs=4, n_train=4000):
     return dict(lr=lr, bs=bs, augment=aug, accuracy=r['accuracy'], valid_loss=r['valid_loss'], seconds=r['train_seconds'],
                 threads=r['config']['torch_threads'], cpu=r['config']['cpu'])
 
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--runs', nargs='*', default=RUNS, help='runs as lr,batch,aug|noaug (default: the six of the table)')
-    p.add_argument('--epochs', type=int, default=4)
-    p.add_argument('--n-train', type=int, default=4000, help='training-set size (smaller: smoke tests only)')
-    p.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument('--out', type=Path, default=None, help='folder for lr_sweep.json')
-    args = p.parse_args()
-    if args.threads: torch.set_num_threads(args.threads)
+@call_parse
+def main(runs:Annotated[list, dict(nargs='*', type=str, metavar='RUN')]=RUNS, # runs as lr,batch,aug|noaug (default: the six of the table)
+         epochs:int=4, # of each run
+         n_train:int=4000, # training-set size (smaller: smoke tests only)
+         threads:int=None, # torch threads (default: torch's)
+         out:Path=None, # folder for lr_sweep.json
+        ):
+    "The learning-rate sweep behind sar_learner's default"
+    if threads: torch.set_num_threads(threads)
     rows = []
-    for r in args.runs:
+    for r in runs:
         lr, bs, aug = r.split(',')
-        rows.append(run(float(lr), int(bs), aug == 'aug', args.epochs, args.n_train)); print(json.dumps(rows[-1]), flush=True)
-    if args.out: args.out.mkdir(parents=True, exist_ok=True); (args.out/'lr_sweep.json').write_text(json.dumps(rows, indent=1))
+        rows.append(run(float(lr), int(bs), aug == 'aug', epochs, n_train)); print(json.dumps(rows[-1]), flush=True)
+    if out: out.mkdir(parents=True, exist_ok=True); (out/'lr_sweep.json').write_text(json.dumps(rows, indent=1))

@@ -20,7 +20,9 @@ the two had SAR), which an earlier version of this script charged to SAR.
 
 Run it on a quiet machine: other work on the cores (a study's workers) adds noise; pause them (`kill -STOP`) while it runs.
 """
-import argparse, json, statistics, time
+import json, statistics, time
+from typing import Annotated
+from fastcore.script import call_parse
 from pathlib import Path
 import torch
 from scipy.stats import binom
@@ -29,7 +31,7 @@ from fastai.torch_core import set_seed
 from sar_nb.data import fashion_mnist_dls, valid_part
 from sar_nb.learner import sar_learner, SMALL_VIT
 from sar_nb.callback import SARCallback
-from sar_nb.train import machine_info
+from sar_nb.machine import machine_info
 
 
 def sar_batch(epoch:int, it:int)->bool:
@@ -77,17 +79,17 @@ def pair_overheads(times:dict)->list:
     return out
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--epochs', type=int, default=40)
-    p.add_argument('--n-train', type=int, default=2048)
-    p.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument('--smoke', action='store_true', help='two epochs on 256 images (CI)')
-    p.add_argument('--out', type=Path, default=None, help='folder for sar_cost_cpu.json')
-    p.add_argument('--tag', default=None, help='names the results file sar_cost_cpu_TAG.json (e.g. a run on older code)')
-    args = p.parse_args()
-    if args.threads: torch.set_num_threads(args.threads)
-    epochs, n_train = (2, 256) if args.smoke else (args.epochs, args.n_train)
+@call_parse
+def main(epochs:int=40, # timed epochs
+         n_train:int=2048, # training images
+         threads:int=None, # torch threads (default: torch's)
+         smoke:bool=False, # two epochs on 256 images (CI)
+         out:Path=None, # folder for sar_cost_cpu.json
+         tag:str=None, # names the results file sar_cost_cpu_TAG.json (e.g. a run on older code)
+        ):
+    "What SAR adds to a CPU training step through fastai, measured on alternating batches of one learner"
+    if threads: torch.set_num_threads(threads)
+    epochs, n_train = (2, 256) if smoke else (epochs, n_train)
     dls = fashion_mnist_dls(n_train=n_train, bs=64, download=False)
     dls.valid = valid_part(dls, 256)  # validation is not timed; keep it short
     set_seed(0)
@@ -99,7 +101,7 @@ def main():
     low, high = median_interval(overheads)
     with_t = [t for (e, i), t in cycles.times.items() if sar_batch(e, i)]
     without_t = [t for (e, i), t in cycles.times.items() if not sar_batch(e, i)]
-    result = dict(machine=machine_info('cpu'), tag=args.tag,
+    result = dict(machine=machine_info('cpu'), tag=tag,
                   setup=dict(model=SMALL_VIT, n_train=n_train, bs=64, img_size=28, grid=[7, 7], epochs=epochs, precision='fp32',
                              weight=sar.weight, design='one learner, SARCallback on one batch of each pair (2i, 2i+1)'),
                   pairs=len(overheads), overhead_pct=round(statistics.median(overheads), 2), overhead_pct_95=[round(low, 2), round(high, 2)],
@@ -107,9 +109,6 @@ def main():
                   without_images_per_s=round(64 * len(without_t) / sum(without_t), 1), with_images_per_s=round(64 * len(with_t) / sum(with_t), 1),
                   median_batch_ms=dict(without_sar=round(1e3 * statistics.median(without_t), 2), with_sar=round(1e3 * statistics.median(with_t), 2)))
     print(json.dumps(result))
-    if args.out and not args.smoke:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out/f"sar_cost_cpu{'_' + args.tag if args.tag else ''}.json").write_text(json.dumps(result, indent=1))
-
-
-if __name__ == '__main__': main()
+    if out and not smoke:
+        out.mkdir(parents=True, exist_ok=True)
+        (out/f"sar_cost_cpu{'_' + tag if tag else ''}.json").write_text(json.dumps(result, indent=1))

@@ -12,13 +12,16 @@ phases only (`PhaseTimer`), with and without SAR in turn, `--rounds` times; medi
 same machine's speed varies from minute to minute). `--default-args` adds options to that command (to compare
 another choice; such runs are appended to `--jsonl`, never written to `default_run.json`).
 """
-import argparse, json, shlex, statistics, subprocess, sys, tempfile, time
+import json, shlex, statistics, subprocess, sys, tempfile, time
+from typing import Annotated
+from fastcore.script import call_parse
 from pathlib import Path
 from fastai.torch_core import set_seed
 from sar_nb.data import fashion_mnist_dls, composite_dls
 from sar_nb.data import valid_part
 from sar_nb.learner import sar_learner, SMALL_VIT
-from sar_nb.train import PhaseTimer, machine_info
+from sar_nb.machine import machine_info
+from sar_nb.train import PhaseTimer
 
 CONFIGS = {  # name: (data, image size, patch size); the model is SMALL_VIT in every case
     'default (Fashion-MNIST 4k, 28 px, 7x7 grid)': ('fmnist', 28, 4),
@@ -57,46 +60,46 @@ def default_run(smoke, extra=()):
                 precision=result['config']['precision'], epochs=result['config']['epochs'], n_train=result['config']['n_train'], history=history,
                 **{k: v for k, v in machine_info('cpu').items() if k in ('cpu', 'cores', 'torch', 'python')})
 
-def default_runs(smoke, n, extra=()):
+def time_default_runs(smoke, n, extra=()):
     "`default_run` `n` times in a row; the median run's figures, with every wall time and accuracy"
     runs = [default_run(smoke, extra) for _ in range(n)]
     middle = sorted(runs, key=lambda r: r['wall_seconds'])[(n - 1) // 2]  # the lower middle one for an even `n`
     return dict(middle, runs=n, wall_seconds_all=[r['wall_seconds'] for r in runs], accuracy_all=[r['accuracy'] for r in runs],
                 train_samples_per_second_all=[r['train_samples_per_second'] for r in runs])
 
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--rounds', type=int, default=2)
-    p.add_argument('--epochs', type=int, default=2)
-    p.add_argument('--smoke', action='store_true', help='tiny sizes, one round (for CI)')
-    p.add_argument('--skip-default-run', action='store_true')
-    p.add_argument('--skip-speeds', action='store_true', help='only the default run')
-    p.add_argument('--default-runs', type=int, default=3, help='times the default run is timed (median reported)')
-    p.add_argument('--default-args', default='', help='options added to the default command (a comparison, not the default)')
-    p.add_argument('--jsonl', type=Path, default=None, help='append the default-run record to this file')
-    p.add_argument('--out', type=Path, default=None)
-    args = p.parse_args()
-    n_train, rounds, epochs = (256, 1, 1) if args.smoke else (4000, args.rounds, args.epochs)
+@call_parse
+def main(rounds:int=2, # timed fits per configuration and arm
+         epochs:int=2, # epochs of each timed fit
+         smoke:bool=False, # tiny sizes, one round (for CI)
+         skip_default_run:bool=False, # no default run
+         skip_speeds:bool=False, # only the default run
+         default_runs:int=3, # times the default run is timed (median reported)
+         default_args:str='', # options added to the default command (a comparison, not the default)
+         jsonl:Path=None, # append the default-run record to this file
+         out:Path=None, # folder for train_speed_cpu.json and default_run.json
+        ):
+    "Training speed through fastai with and without SAR, and the default run as a user runs it"
+    n_train, rounds, epochs = (256, 1, 1) if smoke else (4000, rounds, epochs)
     rows = []
-    for name, (kind, size, patch) in list(CONFIGS.items())[:0 if args.skip_speeds else 1 if args.smoke else None]:
+    for name, (kind, size, patch) in list(CONFIGS.items())[:0 if skip_speeds else 1 if smoke else None]:
         dls = dls_for(kind, size, n_train)
         speeds = {False: [], True: []}
         for _ in range(rounds):
             for sar in (False, True): speed, learn = samples_per_second(dls, patch, sar, epochs); speeds[sar].append(speed)
-        full, partial = validation_seconds(learn, dls, min(1000, len(dls.valid_ds) // 2)) if not args.smoke else (None, None)
+        full, partial = validation_seconds(learn, dls, min(1000, len(dls.valid_ds) // 2)) if not smoke else (None, None)
         rows.append(dict(config=name, model=SMALL_VIT, n_train=len(dls.train_ds), without_sar=round(statistics.median(speeds[False]), 1),
                          with_sar=round(statistics.median(speeds[True]), 1), valid_all_seconds=full and round(full, 2), valid_images=len(dls.valid_ds),
                          valid_part_seconds=partial and round(partial, 2), valid_part_images=min(1000, len(dls.valid_ds) // 2)))
         rows[-1]['sar_cost_pct'] = round(100 * (rows[-1]['without_sar'] / rows[-1]['with_sar'] - 1), 1)
         print(json.dumps(rows[-1]), flush=True)
     machine = machine_info('cpu')
-    extra = shlex.split(args.default_args)
-    run = None if args.skip_default_run else default_runs(args.smoke, 1 if args.smoke else args.default_runs, extra)
+    extra = shlex.split(default_args)
+    run = None if skip_default_run else time_default_runs(smoke, 1 if smoke else default_runs, extra)
     if run: print(json.dumps(run), flush=True)
-    if run and args.jsonl:
-        with open(args.jsonl, 'a') as f: f.write(json.dumps(run) + '\n')
-    if args.out and not args.smoke:
-        args.out.mkdir(parents=True, exist_ok=True)
-        if rows: (args.out/'train_speed_cpu.json').write_text(json.dumps(dict(machine=machine, rounds=rounds, epochs=epochs, rows=rows), indent=1))
-        if run and not extra: (args.out/'default_run.json').write_text(json.dumps(run, indent=1))
+    if run and jsonl:
+        with open(jsonl, 'a') as f: f.write(json.dumps(run) + '\n')
+    if out and not smoke:
+        out.mkdir(parents=True, exist_ok=True)
+        if rows: (out/'train_speed_cpu.json').write_text(json.dumps(dict(machine=machine, rounds=rounds, epochs=epochs, rows=rows), indent=1))
+        if run and not extra: (out/'default_run.json').write_text(json.dumps(run, indent=1))
     print(json.dumps(dict(machine=machine, rows=len(rows), default_run=run is not None)))

@@ -13,13 +13,15 @@ process that builds the same learner and trains 4 steps, with and without the ca
 `min(rounds, 3)` processes each).
 """
 import argparse, json, resource, subprocess, sys, time
+from typing import Annotated
+from fastcore.script import call_parse
 from pathlib import Path
 
 import numpy as np, torch, timm
 from fastai.basics import Learner, DataLoaders, DataLoader, Callback, CrossEntropyLossFlat, set_seed
 from fastai.callback.fp16 import MixedPrecision
 from sar_nb.callback import SARCallback
-from sar_nb.train import machine_info
+from sar_nb.machine import machine_info
 
 
 class StepTimer(Callback):
@@ -96,35 +98,35 @@ CONFIGS = [dict(name='ViT-Tiny 32px', arch='vit_tiny_patch16_224', size=32, patc
            dict(name='DeiT-S 224px bf16', arch='deit_small_patch16_224', size=224, patch=16, bs=128, steps=25, amp='bf16', device='cuda')]
 
 
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--rounds', type=int, default=8, help='fits per variant (each of config steps)')
-    p.add_argument('--out', type=Path, default=None, help='folder for a JSON of the results')
-    p.add_argument('--memory-only', action='store_true', help='CPU peak memory only, no step times')
-    p.add_argument('--peak-rss-child', nargs=2, metavar=('CONFIG', 'SAR'), help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.peak_rss_child: peak_rss_child(args.peak_rss_child[0], bool(int(args.peak_rss_child[1]))); sys.exit()
+@call_parse
+def main(rounds:int=8, # fits per variant (each of config steps)
+         out:Path=None, # folder for a JSON of the results
+         memory_only:bool=False, # CPU peak memory only, no step times
+         peak_rss_child:Annotated[list, dict(nargs=2, metavar=('CONFIG', 'SAR'), type=str, help=argparse.SUPPRESS)]=None, # (internal: one measuring child)
+        ):
+    "SAR's cost per training step and peak memory, CPU and GPU"
+    if peak_rss_child: peak_rss_child(peak_rss_child[0], bool(int(peak_rss_child[1]))); sys.exit()
     machine = machine_info()
     print(json.dumps(machine))
-    if args.memory_only:
+    if memory_only:
         config = CONFIGS[0]
         without, with_sar = cpu_peaks(config, 3)
         row = dict(config, device='cpu', peak_kind='process RSS', peak_without_mib=without, peak_with_mib=with_sar,
                    peak_overhead_pct=100 * (with_sar - without) / without)
         print(f"{config['name']:18} cpu  batch {config['bs']:3}: peak memory (process RSS) {without:.0f} -> {with_sar:.0f} MiB "
               f"({row['peak_overhead_pct']:+.2f}%)", flush=True)
-        if args.out:
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out/'train_step_memory.json').write_text(json.dumps(dict(machine=machine, rows=[row]), indent=1))
+        if out:
+            out.mkdir(parents=True, exist_ok=True)
+            (out/'train_step_memory.json').write_text(json.dumps(dict(machine=machine, rows=[row]), indent=1))
         sys.exit()
     rows = []
     for config in CONFIGS:
         if config['device'] == 'cuda' and not torch.cuda.is_available(): continue
-        rows.append(measure(config, args.rounds, torch.device(config['device'])))
+        rows.append(measure(config, rounds, torch.device(config['device'])))
         r = rows[-1]
         mem = f"  peak memory ({r['peak_kind']}) {r['peak_without_mib']:.0f} -> {r['peak_with_mib']:.0f} MiB ({r['peak_overhead_pct']:+.2f}%)"
         print(f"{r['name']:18} {r['device']:4} batch {r['bs']:3}: without {r['without_ms']:8.1f} ms  with SAR {r['with_ms']:8.1f} ms"
               f"  overhead {r['overhead_pct']:+.1f}%  ({r['steps_timed']} steps each){mem}", flush=True)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out/f"train_step_{'gpu' if torch.cuda.is_available() else 'cpu'}.json").write_text(json.dumps(dict(machine=machine, rows=rows), indent=1))
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out/f"train_step_{'gpu' if torch.cuda.is_available() else 'cpu'}.json").write_text(json.dumps(dict(machine=machine, rows=rows), indent=1))

@@ -16,7 +16,7 @@ from .attention import AttentionCapture
 
 
 # %% auto #0
-__all__ = ['sar_schedule', 'check_weight', 'SARCallback', 'ValidAttentionMetric', 'ValidEntropy']
+__all__ = ['SAR_WEIGHT', 'sar_schedule', 'check_weight', 'SARCallback', 'ValidAttentionMetric', 'ValidEntropy']
 
 # %% ../nbs/02_callback.ipynb #6faffbdc
 def sar_schedule(n_epoch:int, # length of training
@@ -61,7 +61,7 @@ def fitting(learn)->bool:
     return getattr(learn, 'create_mbar', True)
 
 
-# %% ../nbs/02_callback.ipynb #7e8fd395
+# %% ../nbs/02_callback.ipynb #0e751a36
 def check_weight(weight, # λ: a Python, numpy or 0-d torch real number
                  name:str='weight', # what to call it in the error
                 )->float:
@@ -76,12 +76,15 @@ def check_weight(weight, # λ: a Python, numpy or 0-d torch real number
         raise ValueError(f"{name} must be a finite number >= 0, got {value}{why}")
     return value
 
+# %% ../nbs/02_callback.ipynb #ca1f4c4b
+SAR_WEIGHT = 0.01  # the paper's peak λ: the default of `SARCallback`, `sar_learner`, `train` and `sar-train --weight`
+
 class SARCallback(Callback):
     "Add `λ · spatial_entropy` of the last block's class-token attention to the training loss of a timm ViT"
     order,run_valid = GradientAccumulation.order-1,False  # before gradient accumulation rescales the loss
     entropy_fn = staticmethod(spatial_entropy)  # the measure (tests swap it with `unittest.mock.patch.object`)
     def __init__(self,
-        weight:float|callable=0.01, # λ ≥ 0: a number (shaped by `schedule`), or a fastai schedule giving λ over training progress
+        weight:float|callable=SAR_WEIGHT, # λ ≥ 0: a number (shaped by `schedule`), or a fastai schedule giving λ over training progress
         schedule:str|callable|None='paper', # for a number: 'paper' (warm-up, cosine decay), None (constant), or a multiplier schedule
         warmup_epochs:float=10, # the 'paper' schedule's warm-up (at most a quarter of training)
         method:str|None=None, # connected-components labeller for `spatial_entropy` (None: by device)
@@ -168,11 +171,9 @@ class SARCallback(Callback):
 
     def after_fit(self): self._release()
 
-
 # %% ../nbs/02_callback.ipynb #8d41ec6c
 class ValidAttentionMetric(Callback):
     "A recorder column averaging `measure(capture)` over the validation set; subclasses set `column` and `measure`"
-    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order,run_train,column = 20,False,None  # before the Recorder (50) names its columns
     in_get_preds = False  # set True to also measure in `get_preds`/`predict` (inference does no attention work by default)
     capture = None

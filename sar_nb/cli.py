@@ -4,33 +4,37 @@
 
 # %% ../nbs/06a_cli.ipynb #96a4853a
 from __future__ import annotations
-import argparse, json, re, sys, warnings
+import argparse, builtins, json, re, sys, typing, warnings
 from pathlib import Path
 from fastcore.docments import docments
 
 # %% auto #0
 __all__ = ['DATASETS_HELP', 'train_parser', 'main', 'sar_train']
 
-# %% ../nbs/06a_cli.ipynb #c07f8eac
+# %% ../nbs/06a_cli.ipynb #2f3d6f8f
 class _Parser(argparse.ArgumentParser):
     "Errors as one line on stderr (what went wrong and where to look), exit code 2"
     def error(self, message): self.exit(2, f"sar-train: error: {message} (see sar-train --help)\n")
 
+# %% ../nbs/06a_cli.ipynb #8533a957
 _ALIASES = dict(num_workers=['--workers'])  # earlier names that still work
 _NOT_OPTIONS = ('log', 'return')  # `train` arguments that only Python callers pass
 
 def _flag(name:str)->str: return '--' + name.replace('_', '-')
 
+# %% ../nbs/06a_cli.ipynb #f52d959e
 def _plain(doc:str|None, names)->str:
     "A docment as `--help` text: code quotes dropped, `name=` of an argument in `names` written as its option"
     return re.sub(r'\b(\w+)(?==)', lambda m: _flag(m[1]) if m[1] in names else m[0], (doc or '').replace('`', ''))
 
-def _option_type(anno:str):
-    "The argparse type of a `train` annotation ('int | None' -> int): the syntax only; `train_config` checks the values"
-    for kind in (int, float, Path, str):
-        if kind.__name__ in str(anno): return kind
-    return str
+# %% ../nbs/06a_cli.ipynb #fcf2ec36
+def _option_type(anno)->type:
+    "The argparse type of a `train` annotation: its one type besides None ('int | None' -> int; a path beside a str: Path); `train_config` checks the values"
+    if isinstance(anno, str): anno = eval(anno, {'Path': Path, **vars(builtins)})  # `from __future__ import annotations` keeps them as text
+    kinds = [t for t in (typing.get_args(anno) or (anno,)) if t is not type(None)]
+    return Path if Path in kinds else kinds[0] if len(kinds) == 1 and isinstance(kinds[0], type) else str
 
+# %% ../nbs/06a_cli.ipynb #303271d7
 DATASETS_HELP = ("datasets (--dataset): fashion_mnist (offline from Debian's dataset-fashion-mnist package or SAR_DATA, else "
                  "downloaded once); composites (Fashion-MNIST objects on photos, with masks; needs the segmentation extra: "
                  "pip install 'sar_nb[segmentation]'); imagenette, cifar10, cifar100, pets (downloaded by fastai on first use); "
@@ -40,15 +44,16 @@ def train_parser()->argparse.ArgumentParser:
     "The `sar-train` command line: every `sar_nb.train.train` argument as an option, declared where the argument is"
     from sar_nb.train import train
     from sar_nb.learner import DEFAULT_EPOCHS
+    from sar_nb.data import IMG_SIZES
     p = _Parser(prog='sar-train', description="Train a timm ViT with spatial-entropy regularisation (SAR) using fastai. "
                 f"With no options: a small ViT with SAR on 4,000 Fashion-MNIST images for {DEFAULT_EPOCHS} epochs, sized to "
                 "train in minutes on a laptop's CPU (the README says what it reached, and how fast, where it was measured).",
-                epilog=DATASETS_HELP)
+                epilog=DATASETS_HELP + ' Default image sizes: ' + ', '.join(f"{'a folder' if name == 'folder' else name} {size} px" for name, size in IMG_SIZES.items()) + '.')
     docs = docments(train, full=True)
     for name, d in docs.items():
         if name in _NOT_OPTIONS: continue
         flags, help = [_flag(name)] + _ALIASES.get(name, []), _plain(d['docment'], docs)
-        if 'bool' in str(d['anno']):  # on by default: --X and --no-X; off: --X
+        if _option_type(d['anno']) is bool:  # on by default: --X and --no-X; off: --X
             p.add_argument(*flags, action=argparse.BooleanOptionalAction if d['default'] else 'store_true', default=d['default'],
                            help=f"{help} (default: {'on' if d['default'] else 'off'})")
         else:
@@ -58,6 +63,7 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--cpu', action='store_true', help='train on the CPU even when a GPU is available (--device cpu)')
     return p
 
+# %% ../nbs/06a_cli.ipynb #18521be5
 def _train_kwargs(args:argparse.Namespace)->dict:
     "`sar_nb.train.train` arguments from parsed options"
     kwargs = {k: v for k, v in vars(args).items() if k not in ('all_train', 'cpu')}
@@ -65,7 +71,7 @@ def _train_kwargs(args:argparse.Namespace)->dict:
     if args.cpu: kwargs['device'] = 'cpu'
     return kwargs
 
-# %% ../nbs/06a_cli.ipynb #faf2adfa
+# %% ../nbs/06a_cli.ipynb #905f344d
 _OPTION_HINTS = dict(n_train='--n-train, or --all-train to use every training image', patch_size='--patch-size and --img-size',
                      mixup='--mixup/--cutmix (or --recipe default)', device='--device (or --cpu)')
 
@@ -75,6 +81,7 @@ def _one_line(e:Exception)->str:
     hint = _OPTION_HINTS.get(param) or (_flag(param) if param else None)
     return f"sar-train: error: {message}" + (f" (option {hint})" if hint and hint.split(',')[0] not in message else '')
 
+# %% ../nbs/06a_cli.ipynb #bcd1c4fe
 def _end_process_group(wait:bool=False):
     "Destroy the process group of a distributed launch before the interpreter exits (`wait`: after every process got here)"
     import torch.distributed as dist
@@ -82,6 +89,7 @@ def _end_process_group(wait:bool=False):
     if wait: dist.barrier()  # no process exits while another still writes --out or talks to the group
     dist.destroy_process_group()
 
+# %% ../nbs/06a_cli.ipynb #b612d953
 def main(argv:list[str]|None=None, # the options (default: `sys.argv[1:]`)
         )->int: # exit code: 0 done, 1 a bug (with its traceback) or a full disk, 2 bad input, 130 interrupted, 143 terminated
     "The `sar-train` command: bad input is one line on stderr and exit code 2; anything else keeps its traceback"
@@ -108,6 +116,7 @@ def main(argv:list[str]|None=None, # the options (default: `sys.argv[1:]`)
         print(json.dumps({k: v for k, v in result.items() if k != 'history'}, allow_nan=False), flush=True)
     return 0
 
+# %% ../nbs/06a_cli.ipynb #a345eb86
 def sar_train():
     "Entry point of the `sar-train` console script"
     warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)  # fastai's, on import

@@ -6,13 +6,22 @@
 __all__ = ['DocRenderer']
 
 # %% ../nbs/98_docs.ipynb #d80094c3
-import re
+import inspect, re
 from nbdev.config import get_config
 from nbdev.showdoc import BasicMarkdownRenderer
+from fastai.callback.core import Callback
+from fasttransform import Transform
 
 # %% ../nbs/98_docs.ipynb #5443c77d
+def _machinery_init(sym)->bool:
+    "Whether `sym` is a callback or transform whose `__init__` is fastai's (event keywords) or fasttransform's (enc, dec, ...)"
+    return inspect.isclass(sym) and next(c for c in sym.__mro__ if '__init__' in vars(c)) in (Callback, Transform)
+
 class DocRenderer(BasicMarkdownRenderer):
     "nbdev's `show_doc` markdown, with its link to the source only where `pyproject.toml` names the repository"
+    def __init__(self, sym, *args, **kwargs):
+        super().__init__(sym, *args, **kwargs)
+        if _machinery_init(self.sym): self.dm = f'def {self.nm}():'  # called with no arguments: not fastai's machinery's keywords
     def _repr_markdown_(self):
         md = super()._repr_markdown_()
         return md if get_config().git_url else re.sub(r'\[source\]\([^)]*\)\{[^}]*\}\s*', '', md, count=1)

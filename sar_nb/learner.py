@@ -4,10 +4,8 @@
 
 # %% ../nbs/04_learner.ipynb #02f116f9
 from __future__ import annotations
-import copy, math, time
-from contextlib import nullcontext
+import math
 from functools import partial
-from pathlib import Path
 import torch, timm
 from fastcore.basics import GetAttr
 from fastcore.foundation import L
@@ -21,32 +19,37 @@ from fastai.losses import LabelSmoothingCrossEntropyFlat
 from fastai.metrics import accuracy
 from fastai.torch_core import to_float
 from .attention import find_vit, check_vit, remove_last_skip
-from .callback import SARCallback, ValidEntropy, check_weight, fitting
+from .callback import SAR_WEIGHT, SARCallback, ValidEntropy, fitting
 from .errors import ConfigError
 
 # %% auto #0
 __all__ = ['DEFAULT_ARCH', 'SMALL_VIT', 'LR_AT_64', 'DEFAULT_EPOCHS', 'DEIT_RECIPE', 'default_lr', 'create_vit', 'FirstTarget',
-           'LabelAccuracy', 'CPUAutocast', 'cpu_precision', 'WarmupCosine', 'TimmMixup', 'SoftTargetLoss', 'ModelEMA',
-           'adam', 'deit_recipe_parts', 'check_learner_options', 'sar_learner']
+           'LabelAccuracy', 'CPUAutocast', 'WarmupCosine', 'TimmMixup', 'SoftTargetLoss', 'adam', 'deit_recipe_parts',
+           'check_learner_options', 'sar_learner']
 
-# %% ../nbs/04_learner.ipynb #d26a6835
+# %% ../nbs/04_learner.ipynb #89210715
 DEFAULT_ARCH = 'vit_tiny_patch16_224'
 SMALL_VIT = dict(depth=4, embed_dim=64, num_heads=4)  # the default architecture's size (see the sweep below)
 LR_AT_64 = 2e-3  # peak learning rate for a batch of 64 ...
 DEFAULT_EPOCHS = 25  # the default run's length: within 3 minutes on 2 CPU cores (see the default run's timings below)
+DEIT_RECIPE = dict(lr_per_512=5e-4, wd=0.05, adam_betas=(0.9, 0.999), adam_eps=1e-8, warmup_epochs=5, warmup_lr=1e-6, min_lr=1e-5,
+                   label_smoothing=0.1, mixup=0.8, cutmix=1.0, mixup_switch_prob=0.5, drop_path=0.1,
+                   augment='rand-m9-mstd0.5-inc1', random_erasing=0.25)  # every key is used: the table below says where
 
+# %% ../nbs/04_learner.ipynb #03c2e91e
 def default_lr(bs:int, # batch size
               )->float: # peak learning rate of `fit_one_cycle`
     "`LR_AT_64`, scaled with the square root of the batch size (the usual rule for Adam)"
     return LR_AT_64 * math.sqrt(bs / 64)
 
+# %% ../nbs/04_learner.ipynb #d2b9edde
 def create_vit(arch:str=DEFAULT_ARCH, # a timm ViT or DeiT name
                n_out:int=10, # classes
                n_in:int=3, # input channels
                img_size:int=224, # side of the square input images
                patch_size:int|None=None, # default: 4 for images of 64 pixels or less, else the architecture's
                pretrained:bool=False, # timm weights (needs internet)
-               drop_path:float=0.1, # stochastic depth
+               drop_path:float=DEIT_RECIPE['drop_path'], # stochastic depth
                **kwargs, # more timm model arguments (e.g. depth=6)
               ):
     "A stock timm ViT by name, checked to be usable with SAR, sized for the data"
@@ -93,52 +96,16 @@ class LabelAccuracy(Metric):
     @property
     def name(self): return 'accuracy'
 
-# %% ../nbs/04_learner.ipynb #574cb3a0
+# %% ../nbs/04_learner.ipynb #2da3eba9
 class CPUAutocast(Callback):
     "bfloat16 autocast of the forward pass and the loss on the CPU (fastai's `MixedPrecision` is for CUDA; bf16 needs no loss scaling)"
-    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = MixedPrecision.order
     def before_batch(self): self.autocast = torch.autocast('cpu', dtype=torch.bfloat16); self.autocast.__enter__()
     def after_pred(self): self.learn.pred = to_float(self.pred)
     def after_loss(self): self.autocast.__exit__(None, None, None)
     def after_cancel_batch(self): self.autocast.__exit__(None, None, None)
 
-def _cpu_has_bf16()->bool:
-    "Whether this CPU has native bfloat16 matrix instructions (AMX or AVX-512 BF16)"
-    try: flags = Path('/proc/cpuinfo').read_text()
-    except OSError: return False
-    return 'amx_bf16' in flags or 'avx512_bf16' in flags
-
-def _step_seconds(model, xb, yb, bf16:bool, steps:int=3)->float:
-    "Median time of a forward and backward pass (no optimiser step), after one warm-up"
-    times = []
-    for i in range(steps + 1):
-        start = time.perf_counter()
-        with torch.autocast('cpu', dtype=torch.bfloat16) if bf16 else nullcontext():
-            loss = torch.nn.functional.cross_entropy(model(xb).float(), yb)
-        loss.backward()
-        if i: times.append(time.perf_counter() - start)
-    model.zero_grad(set_to_none=True)
-    return sorted(times)[len(times)//2]
-
-def cpu_precision(model, # the model to train
-                  xb, # one training batch of inputs
-                  yb, # ... and labels
-                  min_gain:float=0.1, # bf16 must be this much faster to be used
-                 )->dict: # 'precision' ('bf16' or 'fp32'), and the measured seconds per step of each
-    "bf16 autocast if this CPU has bf16 matrix units and it measures faster here and now, else float32"
-    if not _cpu_has_bf16(): return dict(precision='fp32', reason='no bf16 instructions on this CPU')
-    probe = copy.deepcopy(model).train()
-    xb, yb = xb.as_subclass(torch.Tensor), yb.as_subclass(torch.Tensor).long()
-    with torch.random.fork_rng():  # the probe must not change the training's random numbers
-        fp32, bf16 = _step_seconds(probe, xb, yb, False), _step_seconds(probe, xb, yb, True)
-    return dict(precision='bf16' if bf16 < (1 - min_gain) * fp32 else 'fp32', fp32_step_s=round(fp32, 4), bf16_step_s=round(bf16, 4))
-
-# %% ../nbs/04_learner.ipynb #fab8dcc0
-DEIT_RECIPE = dict(lr_per_512=5e-4, wd=0.05, adam_betas=(0.9, 0.999), adam_eps=1e-8, warmup_epochs=5, warmup_lr=1e-6, min_lr=1e-5,
-                   label_smoothing=0.1, mixup=0.8, cutmix=1.0, mixup_switch_prob=0.5, drop_path=0.1, ema_decay=0.99996,
-                   img_size=224, augment='rand-m9-mstd0.5-inc1', random_erasing=0.25)
-
+# %% ../nbs/04_learner.ipynb #0c355504
 class WarmupCosine(ParamScheduler):
     "DeiT's schedule: linear warm-up from `warmup_lr` to the peak learning rate for `warmup_epochs` (at most a quarter of training), then cosine to `min_lr`"
     def __init__(self, warmup_epochs:float=5, warmup_lr:float=1e-6, min_lr:float=1e-5):
@@ -150,6 +117,7 @@ class WarmupCosine(ParamScheduler):
         self.scheds = {'lr': combine_scheds([warm, 1 - warm], [SchedLin(self.warmup_lr, peak), cosine]) if warm > 0 else cosine}
         super().before_fit()
 
+# %% ../nbs/04_learner.ipynb #2ab4b070
 class TimmMixup(Callback):
     "timm's `Mixup` on training batches: Mixup or CutMix per batch, with label smoothing; the targets become soft"
     run_valid = False
@@ -165,6 +133,7 @@ class TimmMixup(Callback):
         x, y = self.mix(self.xb[0].as_subclass(torch.Tensor), self.yb[0].as_subclass(torch.Tensor))
         self.learn.xb, self.learn.yb = (x,), (y,) + tuple(self.yb[1:])
 
+# %% ../nbs/04_learner.ipynb #47cb6908
 class SoftTargetLoss(GetAttr):
     "timm's `SoftTargetCrossEntropy` for soft targets (mixed training batches), `loss_func` for class labels (validation)"
     _default = 'loss_func'
@@ -175,15 +144,7 @@ class SoftTargetLoss(GetAttr):
         if targ.ndim == pred.ndim: return self.soft(pred, targ.as_subclass(torch.Tensor))
         return self.loss_func(pred, targ, *rest, **kwargs)
 
-class ModelEMA(Callback):
-    "timm's `ModelEmaV3`: a moving average of the weights, updated after every optimiser step (`learn.model_ema.ema.module`)"
-    def __init__(self, decay:float=0.99996): self.decay, self.ema = decay, None
-    def before_fit(self):
-        if not fitting(self.learn) or self.ema is not None: return
-        from timm.utils import ModelEmaV3
-        self.ema = ModelEmaV3(self.learn.model, decay=self.decay)
-    def after_step(self): self.ema.update(self.learn.model)
-
+# %% ../nbs/04_learner.ipynb #38b5ab53
 def adam(mom:float=0.9, # β1 (fastai's `Adam` default; `fit_one_cycle` schedules it)
          sqr_mom:float=0.99, # β2
          eps:float=1e-5, # added to the denominator
@@ -193,6 +154,7 @@ def adam(mom:float=0.9, # β1 (fastai's `Adam` default; `fit_one_cycle` schedule
     if not on_gpu: return partial(Adam, mom=mom, sqr_mom=sqr_mom, eps=eps)
     return partial(OptimWrapper, opt=partial(torch.optim.AdamW, betas=(mom, sqr_mom), eps=eps, fused=True))
 
+# %% ../nbs/04_learner.ipynb #521d4b2a
 def deit_recipe_parts(bs:int, # training batch size (sets the learning rate)
                       n_classes:int, # for the soft targets
                       on_gpu:bool=False, # torch's fused AdamW (see `adam`)
@@ -201,10 +163,10 @@ def deit_recipe_parts(bs:int, # training batch size (sets the learning rate)
     r = DEIT_RECIPE
     return dict(lr=r['lr_per_512'] * bs / 512, opt_func=adam(r['adam_betas'][0], r['adam_betas'][1], r['adam_eps'], on_gpu),
                 cbs=[WarmupCosine(r['warmup_epochs'], r['warmup_lr'], r['min_lr']),
-                     TimmMixup(r['mixup'], r['cutmix'], r['mixup_switch_prob'], r['label_smoothing']), ModelEMA(r['ema_decay'])],
+                     TimmMixup(r['mixup'], r['cutmix'], r['mixup_switch_prob'], r['label_smoothing'])],
                 wrap_loss=SoftTargetLoss)
 
-# %% ../nbs/04_learner.ipynb #8a20e10a
+# %% ../nbs/04_learner.ipynb #290b6286
 def check_learner_options(precision:str='auto', recipe:str='default', mixup:float=0., cutmix:float=0.):
     "Refuse, as a `ConfigError`, a precision, recipe or mixing that `sar_learner` cannot train with"
     if precision not in ('auto', 'fp32', 'bf16'): raise ConfigError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}", param='precision')
@@ -212,17 +174,18 @@ def check_learner_options(precision:str='auto', recipe:str='default', mixup:floa
     if recipe == 'deit' and (mixup or cutmix):
         raise ConfigError("recipe='deit' brings timm's Mixup and CutMix (0.8 and 1.0): leave mixup and cutmix at 0", param='mixup')
 
+# %% ../nbs/04_learner.ipynb #ee35c43a
 def sar_learner(dls, # fastai DataLoaders of images and classes
                 arch:str=DEFAULT_ARCH, # a timm ViT/DeiT name (what the paper trains: deit_small_patch16_224, at img_size=224)
                 sar:bool=True, # regularise with SAR (`SARCallback`); off: the baseline
-                weight:float=0.01, # SAR's peak λ, >= 0 (with the paper's schedule)
+                weight:float=SAR_WEIGHT, # SAR's peak λ, >= 0 (with the paper's schedule)
                 nosn:bool=False, # the paper's "nosn" variant: no skip connection around the last attention (off by default: SAR with it beats SAR alone on 4k composite scenes, not measurably on Fashion-MNIST 1k; numbers on the study page)
                 pretrained:bool=False, # start from timm's weights (needs internet)
                 patch_size:int|None=None, # default: 4 for images of 64 px or less, else the architecture's
                 lr:float|None=None, # peak learning rate (default: `default_lr(bs)`, 2e-3 at a batch of 64, times √(bs/64))
-                wd:float=0.05, # weight decay (AdamW's, decoupled)
-                label_smoothing:float=0.1, # of the cross-entropy loss
-                drop_path:float=0.1, # stochastic depth
+                wd:float=DEIT_RECIPE['wd'], # weight decay (AdamW's, decoupled)
+                label_smoothing:float=DEIT_RECIPE['label_smoothing'], # of the cross-entropy loss
+                drop_path:float=DEIT_RECIPE['drop_path'], # stochastic depth
                 mixup:float=0., # MixUp alpha (0: off)
                 cutmix:float=0., # CutMix alpha (0: off)
                 precision:str='auto', # 'auto': bf16/fp16 on a GPU, fp32 on a CPU (a fixed rule); 'fp32'; 'bf16' (on a CPU too)

@@ -101,7 +101,7 @@ def check_labels(mask:Tensor, # bool maps (..., h, w)
         assert (canonical(l.numpy()) == canonical(ref)).all(), f"map {i}: partition differs from scipy's"
         assert sorted(set(l.unique().tolist()) - {0}) == list(range(1, n+1)), f"map {i}: labels are not 1..{n}"
 
-# %% ../nbs/97_test_utils.ipynb #0c9f0bb2
+# %% ../nbs/97_test_utils.ipynb #804cf487
 def synthetic_dls(n:int=64, # images (three quarters for training)
                   size:int=16, # image side
                   bs:int=16, # batch size
@@ -122,11 +122,13 @@ def synthetic_dls(n:int=64, # images (three quarters for training)
     dsets = Datasets(items, [[ItemGetter(0)], [ItemGetter(1), Categorize()]], splits=[range(cut), range(cut, n)])
     return dsets.dataloaders(bs=bs, device='cpu')
 
+# %% ../nbs/97_test_utils.ipynb #8cbc915a
 def tiny_vit(**kwargs)->torch.nn.Module:
     "A 2-block ViT on 16×16 images with 4×4 patches (`kwargs` override timm arguments)"
     kwargs = dict(dict(img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=2, num_classes=2), **kwargs)
     return timm.create_model('vit_tiny_patch16_224', pretrained=False, **kwargs)
 
+# %% ../nbs/97_test_utils.ipynb #8a15d92c
 def tiny_learner(cbs=None, # callbacks
                  seed:int=0, # seed of the initialisation
                  data_seed:int=0, # seed of `synthetic_dls`
@@ -136,14 +138,14 @@ def tiny_learner(cbs=None, # callbacks
     set_seed(seed)
     return Learner(synthetic_dls(seed=data_seed), tiny_vit(**kwargs), loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=cbs)
 
+# %% ../nbs/97_test_utils.ipynb #37119065
 def n_hooks(model:torch.nn.Module)->int:
     "Forward hooks and pre-hooks left on `model`"
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
-# %% ../nbs/97_test_utils.ipynb #8b93d859
+# %% ../nbs/97_test_utils.ipynb #c297bcf6
 class Probe(Callback):
     "Record, right after `SARCallback`, what it added to the loss, with λ, the plain loss and the last block's input"
-    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = SARCallback.order + 0.5  # after SARCallback, before GradientAccumulation
     def before_fit(self):
         self.records, self.block_inputs = [], []
@@ -156,6 +158,7 @@ class Probe(Callback):
         self.records.append((self.loss_grad.detach() - plain, sar.current_weight(), plain))
     def after_fit(self): self.handle.remove()
 
+# %% ../nbs/97_test_utils.ipynb #8288b6c0
 def entropy_by_hand(vit, # a timm VisionTransformer
                     block_input:Tensor, # the input of its last block
                    )->Tensor:
@@ -169,13 +172,14 @@ def entropy_by_hand(vit, # a timm VisionTransformer
     scores = torch.einsum('bhd,bnhd->bhn', q, k) * block.attn.scale
     return spatial_entropy(scores, tuple(vit.patch_embed.grid_size))
 
+# %% ../nbs/97_test_utils.ipynb #54dfb184
 class Grads(Callback):
     "Keep a copy of all gradients before each optimizer step"
-    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = 100
     def before_fit(self): self.kept = []
     def before_step(self): self.kept.append([p.grad.clone() for p in self.model.parameters()])
 
+# %% ../nbs/97_test_utils.ipynb #7a19491b
 def grads_of(cbs:list)->list:
     "The gradients of one epoch of a `tiny_learner` with callbacks `cbs`"
     rec = Grads()
@@ -183,6 +187,7 @@ def grads_of(cbs:list)->list:
     with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=1e-3)
     return rec.kept
 
+# %% ../nbs/97_test_utils.ipynb #b64efd9b
 @contextmanager
 def entropy_replaced_by(fn, # called instead of `spatial_entropy`, with the same arguments
                         cls=SARCallback, # the callback class (a notebook that defines its own passes it)

@@ -4,13 +4,13 @@
 
 # %% ../nbs/06_train.ipynb #33707525
 from __future__ import annotations
-import errno, json, math, os, pickle, platform, shutil, signal, sys, threading, time, warnings
+import errno, json, math, pickle, shutil, signal, sys, threading, time, warnings
 from contextlib import contextmanager, nullcontext
 from inspect import signature
+from types import FunctionType
 from pathlib import Path
-import numpy as np, torch
+import torch
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 from fastcore.meta import delegates
 from fastai.callback.core import Callback, CancelValidException, CancelFitException
 from fastai.data.core import Datasets
@@ -19,19 +19,20 @@ from fastai.vision.core import PILMask
 from fastai.learner import Learner
 from fastai.callback.progress import CSVLogger
 from fastai.torch_core import set_seed, num_distrib, rank_distrib
-from .attention import find_vit, cls_attention_maps, show_cls_attention
+from .attention import find_vit
 from .callback import check_weight, fitting
-from .data import get_dls, valid_part, holdout_dls, check_batches, fashion_mnist_folders, FASTAI_DATASETS, without_masks
-from fastai.data.external import fastai_path
-
+from .data import data_options, get_dls, valid_part, holdout_dls, check_batches, without_masks
+from .distributed import distributed
 from .errors import ConfigError, NoSpaceError
 from .learner import DEFAULT_EPOCHS, CPUAutocast, check_learner_options, sar_learner, default_lr
+from .machine import cpu_model, machine_info  # machine_info: also importable from here, as before
+from .outputs import OutputFolder, check_out_place, protected_folders  # the same
+from .plots import curves_figure, attention_figure
 from .segmentation import AttentionJaccard
 
 # %% auto #0
-__all__ = ['MAX_EPOCHS', 'train_config', 'OutputFolder', 'protected_folders', 'check_out_place', 'cpu_model', 'machine_info',
-           'ValidateAtEnd', 'Terminated', 'sigterm_raises', 'StopIfDiverged', 'PhaseTimer', 'ValidOnPart', 'TrainRun',
-           'train']
+__all__ = ['MAX_EPOCHS', 'train_config', 'ValidateAtEnd', 'Terminated', 'sigterm_raises', 'StopIfDiverged', 'PhaseTimer',
+           'ValidOnPart', 'TrainRun', 'train']
 
 # %% ../nbs/06_train.ipynb #455b838f
 _NOT_OPTIONS = ('dls', 'metrics', 'cbs')  # `sar_learner` arguments that a run sets itself
@@ -41,28 +42,34 @@ def _learner_options()->dict:
     "The `sar_learner` arguments a run takes, with their defaults"
     return {k: p.default for k, p in signature(sar_learner).parameters.items() if k not in _NOT_OPTIONS and p.kind == p.POSITIONAL_OR_KEYWORD}
 
-@delegates(sar_learner, but=_NOT_OPTIONS)
+_DATA_OPTIONS = ('img_size', 'bs', 'seed', 'device', 'num_workers')  # `data_options` a run takes as they are (`n_train`, `augment`: its own)
+
+def _docs_then(f, then):
+    "A copy of `f` whose docments continue in `then` (fastcore's `docments` follows `__delwrap__`): to delegate to two functions"
+    g = FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    g.__kwdefaults__, g.__annotations__, g.__doc__, g.__delwrap__ = f.__kwdefaults__, f.__annotations__, f.__doc__, then
+    return g
+
+@delegates(_docs_then(sar_learner, data_options), but=_NOT_OPTIONS)
+@delegates(data_options, keep=True, but=[o for o in signature(data_options).parameters if o not in _DATA_OPTIONS])
 def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, or a folder in ImageNet layout
                  n_train:int|None=4000, # size of the stratified training subset (None: every training image)
                  epochs:int=DEFAULT_EPOCHS, # of training
                  depth:int|None=None, # transformer blocks (the default arch is shrunk to `SMALL_VIT`; others keep their own size)
                  embed_dim:int|None=None, # width (same default rule)
                  num_heads:int|None=None, # attention heads (same default rule)
-                 img_size:int|None=None, # default: 28 for Fashion-MNIST, 48 for the composites, 32 for CIFAR, else 224
-                 bs:int=64, # batch size
-                 augment:bool=True, # augment the training images (fastai's flips and zooms; DeiT's with recipe='deit')
-                 seed:int=0, # seed of the subset, the initialisation and the batches
+                 augment:bool=True, # augment the training images with the recipe's augmentation (`default_augment`; `deit_augment` with recipe='deit')
                  valid_part:int=1000, # validate on a stratified part this big after each epoch but the last, which uses all (0: always all)
                  holdout:float=0., # validate on this stratified fraction of the training set instead of the test set (0: the test set)
-                 device:str|None=None, # 'cpu' or 'cuda' (default: the GPU if there is one)
-                 num_workers:int=0, # DataLoader workers
-                 **kwargs, # `sar_learner` arguments: arch, sar, weight, nosn, lr, precision, recipe, ...
+                 **kwargs, # `data_options` (img_size, bs, seed, device, num_workers) and `sar_learner` arguments (arch, sar, weight, nosn, lr, ...)
                 )->dict:
     "A checked `train` configuration: every argument, with what is wrong refused as a `ConfigError`"
     config, options = {k: v for k, v in locals().items() if k != 'kwargs'}, _learner_options()
+    data = data_options(**{k: kwargs.pop(k) for k in _DATA_OPTIONS if k in kwargs})
     if unknown := sorted(set(kwargs) - set(options)):
-        raise ConfigError(f"unknown argument(s) {', '.join(unknown)}: `train` takes {', '.join(list(config) + list(options))}", param=unknown[0])
-    config |= options | kwargs
+        raise ConfigError(f"unknown argument(s) {', '.join(unknown)}: `train` takes {', '.join(list(config) + list(_DATA_OPTIONS) + list(options))}", param=unknown[0])
+    config |= {k: data[k] for k in _DATA_OPTIONS} | options | kwargs
+    device = config['device']
     for name in ('epochs', 'bs'):
         if not isinstance(config[name], int) or config[name] < 1: raise ConfigError(f"{name} must be a positive integer, got {config[name]!r}", param=name)
     if config['epochs'] > MAX_EPOCHS:  # fastai's progress bar holds a list of every epoch: a huge count fills the memory
@@ -84,224 +91,14 @@ def train_config(dataset:str='fashion_mnist', # a name from `dataset_names()`, o
     if device == 'cuda' and not torch.cuda.is_available(): raise ConfigError("device='cuda' but PyTorch sees no GPU", param='device')
     return config
 
-# %% ../nbs/06_train.ipynb #6879656e
-try: import fcntl
-except ImportError: fcntl = None  # Windows: no lock (a second run is then not refused)
-
-def _alive(pid:int)->bool:
-    "Whether process `pid` exists (on Windows, assumed: its `os.kill` would end the process, not probe it)"
-    if os.name == 'nt': return True
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True  # someone else's
-    return True
-
-class OutputFolder:
-    "Where a run's files go: refused if it holds files (unless `overwrite`) or another run writes it, filled in a hidden sibling, moved in at the end"
-    def __init__(self, path:str|Path, # the folder the user asked for (a symlink: its target)
-                 overwrite:bool=False, # replace a folder that holds files
-                ):
-        self.asked, self.overwrite, self.lock, self.removed = Path(path), overwrite, None, []
-        self.path = Path(os.path.abspath(path))  # `.` and `..` spelled out: the folder has a name and a parent
-        if self.path.is_symlink(): self.path = self.path.resolve()  # write into the link's target, never replace the link
-        if self.path.exists() and not self.path.is_dir():
-            raise ConfigError(f"--out {self.asked} exists and is not a folder", param='out')
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.lock = self._take_lock()
-            self._check_writable()
-            self._check_contents()
-            self._remove_stale()
-            self.partial = self.path.parent/f'.{self.path.name}.partial-{os.getpid()}'
-            self.partial.mkdir()
-        except OSError as e:
-            self._release()
-            raise ConfigError(f"cannot write to --out {self.asked} ({e.strerror or e}): choose a folder you can write to", param='out') from None
-        except BaseException: self._release(); raise
-
-    def _check_writable(self):
-        "An existing folder this process cannot write into (a read-only mount, an immutable folder) is found now, not after training"
-        if not self.path.is_dir(): return
-        probe = self.path/f'.sar_nb-write-check-{os.getpid()}'
-        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY)); os.unlink(probe)
-
-    def _check_contents(self):
-        if not (self.path.is_dir() and any(self.path.iterdir())): return
-        if not self.overwrite:
-            raise ConfigError(f"--out {self.asked} already holds files (an earlier run?): choose another folder, "
-                              "or pass --overwrite (overwrite=True) to replace them", param='out')
-        cwd = Path.cwd().resolve()
-        if cwd == self.path.resolve() or self.path.resolve() in cwd.parents:
-            raise ConfigError(f"--out {self.asked} holds the current folder: --overwrite would replace the folder you are in; "
-                              "choose another --out (e.g. a subfolder)", param='out')
-
-    def _take_lock(self):
-        "An exclusive lock beside `path` for this process's lifetime (the OS drops it when the process ends, however it ends)"
-        if fcntl is None: return None
-        lock_path = self.path.parent/f'.{self.path.name}.lock'
-        while True:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                owner = os.read(fd, 20).decode(errors='replace').strip() or 'another process'; os.close(fd)
-                raise ConfigError(f"--out {self.asked} is being written by another run (process {owner}): wait for it to end, "
-                                  "or choose another --out", param='out') from None
-            try: same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino  # not a lock file that its owner just removed
-            except FileNotFoundError: same = False
-            if same: break
-            os.close(fd)
-        os.ftruncate(fd, 0); os.write(fd, str(os.getpid()).encode())
-        return fd, lock_path
-
-    def _release(self):
-        if self.lock is None: return
-        fd, lock_path = self.lock
-        self.lock = None
-        try: os.unlink(lock_path)
-        finally: os.close(fd)
-
-    def _remove_stale(self):
-        "Remove what runs that died (killed, power cut) left beside `path`: their partial and old folders"
-        prefix = f'.{self.path.name}.'
-        for stale in [p for p in self.path.parent.iterdir() if p.name.startswith(prefix)]:
-            kind, _, pid = stale.name[len(prefix):].rpartition('-')
-            if kind in ('partial', 'old') and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-                shutil.rmtree(stale, ignore_errors=True); self.removed.append(stale.name)
-
-    def commit(self):
-        "Put the finished run in place of `path` (an earlier run there is replaced only now, and only with `overwrite`)"
-        try:
-            if self.path.is_dir() and not any(self.path.iterdir()):  # an empty folder (or `.`): filled in place
-                for f in self.partial.iterdir(): shutil.move(f, self.path/f.name)
-                self.partial.rmdir()
-            elif self.path.exists():
-                if not self.overwrite:  # it appeared, or filled up, during the run
-                    kept = self.path.parent/f'{self.path.name}.new-{os.getpid()}'
-                    self.partial.rename(kept)
-                    raise ConfigError(f"--out {self.asked} was filled by something else during this run: it was left as it is, "
-                                      f"and this run's outputs are in {kept}", param='out')
-                old = self.path.parent/f'.{self.path.name}.old-{os.getpid()}'
-                self.path.rename(old)
-                self.partial.rename(self.path)
-                shutil.rmtree(old, ignore_errors=True)
-            else: self.partial.rename(self.path)
-        finally: self._release()
-
-    def discard(self):
-        shutil.rmtree(self.partial, ignore_errors=True)
-        self._release()
-
-    def __del__(self):  # abandoned (a `TrainRun` never fitted): give the folder back
-        if getattr(self, 'lock', None) is None: return
-        try: self.discard()
-        except Exception: pass  # interpreter shutdown: the OS drops the lock anyway
-
-def _sar_nb_checkout()->Path|None:
-    "The checkout sar_nb is installed from (an editable install), or None"
-    import sar_nb
-    root = Path(sar_nb.__file__).resolve().parent.parent
-    return root if (root/'pyproject.toml').is_file() and (root/'nbs').is_dir() else None
-
-def protected_folders(dataset:str)->list[tuple[Path, str]]:
-    "Folders `--out` may not be, hold or lie in, and what they are: the dataset's files, and sar_nb's own source"
-    places = [(Path(dataset), 'the dataset folder')] if Path(dataset).is_dir() else []
-    if dataset in ('fashion_mnist', 'composites'): places += [(f, 'a Fashion-MNIST folder') for f in fashion_mnist_folders() if f.is_dir()]
-    if dataset in FASTAI_DATASETS: places.append((fastai_path('data'), "fastai's data folder"))
-    root = _sar_nb_checkout()
-    if root is None:
-        import sar_nb
-        places.append((Path(sar_nb.__file__).resolve().parent, 'the installed sar_nb package'))
-    else: places += [(root/name, "sar_nb's source folder") for name in ('sar_nb', 'nbs', 'study', 'bench', '.ci', '.git') if (root/name).exists()]
-    return [(p.resolve(), what) for p, what in places]
-
-def check_out_place(out:str|Path, # the run's output folder
-                    dataset:str, # the run's dataset
-                   ):
-    "Refuse an `out` that is, holds or lies inside the dataset or sar_nb's source (`--overwrite` would delete them; a folder dataset would learn its own plots)"
-    target, root = Path(os.path.abspath(out)).resolve(), _sar_nb_checkout()
-    if root is not None and (target == root or target in root.parents):
-        raise ConfigError(f"--out {out} holds sar_nb's checkout ({root}): choose a folder of its own, e.g. runs/NAME", param='out')
-    for place, what in protected_folders(dataset):
-        if target == place or place in target.parents or target in place.parents:
-            how = 'is' if target == place else 'lies inside' if place in target.parents else 'holds'
-            shown = place.relative_to(root) if root is not None and root in place.parents else place  # the source: as in the checkout
-            raise ConfigError(f"--out {out} {how} {what} ({shown}): a run's outputs go in a folder of their own, "
-                              "away from the data and the code, e.g. runs/NAME", param='out')
-
-
-# %% ../nbs/06_train.ipynb #009425fe
-def _plot_curves(history:list[dict], path:Path, valid_name:str='validation images'):
-    "Save `_curves_figure` to `path`"
-    fig = _curves_figure(history, valid_name)
-    fig.savefig(path, dpi=90); plt.close(fig)
-
-def _curves_figure(history:list[dict], valid_name:str='validation images'):
-    "Losses, accuracy and spatial entropies per epoch (`valid_name`: what the validation set is)"
-    epochs = [h['epoch'] + 1 for h in history]
-    fig, axs = plt.subplots(1, 3, figsize=(12, 3.2))
-    value = lambda h, key: np.nan if h.get(key) is None else h[key]  # an epoch that was not validated: a gap
-    for key in ('train_loss', 'valid_loss'): axs[0].plot(epochs, [value(h, key) for h in history], 'o-', label=key)
-    axs[1].plot(epochs, [value(h, 'accuracy') for h in history], 'o-', label='accuracy')
-    for key in ('sar_entropy', 'valid_entropy'):
-        if any(h.get(key) is not None for h in history): axs[2].plot(epochs, [value(h, key) for h in history], 'o-', label=key)
-    sizes = [h['valid_images'] for h in history if h['valid_images'] is not None]
-    seen = f"{sizes[0]:,} {valid_name}, the last epoch all {sizes[-1]:,}" if len(set(sizes)) > 1 else f"{sizes[-1]:,} {valid_name}"
-    titles = ('loss', f"accuracy ({seen})", 'spatial entropy')
-    for ax, title in zip(axs, titles):
-        ax.set(xlabel='epoch', title=title, xlim=(0.5, len(epochs) + 0.5)); ax.grid(alpha=.3)
-        if ax.get_legend_handles_labels()[0]: ax.legend()  # a run without entropies has none to name
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs, also for a run of one
-    fig.tight_layout()
-    return fig
-
-def _save_attention(learn:Learner, path:Path, n:int=6):
-    "Attention maps of the class token on the first validation image of each of `n` classes"
-    xb, yb = learn.dls.valid.one_batch()[:2]
-    firsts = {}
-    for i, c in enumerate(yb.tolist()): firsts.setdefault(c, i)
-    idx = list(firsts.values())[:n]
-    maps = cls_attention_maps(learn.model, xb[idx])
-    fig = show_cls_attention(xb[idx].cpu(), maps, titles=[str(learn.dls.vocab[yb[i]]) for i in idx])
-    fig.savefig(path, dpi=90); plt.close(fig)
-
-def _save_outputs(learn:Learner, folder:Path, history:list[dict], result:dict, valid_name:str='validation images'):
-    "Everything a run keeps, written into `folder`"
-    torch.save(learn.model.state_dict(), folder/'model.pth')
-    learn.remove_cbs([c for c in learn.cbs if isinstance(c, (CSVLogger, ValidOnPart, CPUAutocast, StopIfDiverged, AttentionJaccard))])  # training-only
-    learn.dls = without_masks(learn.dls)  # `predict` decodes an input and a label: masks were for measuring
-    learn.path, learn.model_dir = folder, '.'
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        learn.export('learner.pkl')
-    (folder/'metrics.json').write_text(json.dumps(dict(history=history, result=result), indent=1, allow_nan=False))
-    with warnings.catch_warnings():  # class names in scripts the plot font lacks (CJK, ...) show as boxes, without a warning each
-        warnings.filterwarnings('ignore', message=r'Glyph \d+ .*missing from')
-        _plot_curves(history, folder/'curves.png', valid_name)
-        _save_attention(learn, folder/'attention.png')
-
-# %% ../nbs/06_train.ipynb #8704d1ad
-def cpu_model()->str:
-    "The CPU's model name (what `lscpu` calls it), to record next to every timing"
-    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
-    except (OSError, StopIteration): return platform.processor() or 'unknown'
-
-def machine_info(device=None, # the device a measurement ran on (default: the GPU if there is one)
-                )->dict: # cpu, cores, torch_threads, python, torch, timm, fastai, device (and gpu, cuda on a GPU)
-    "What a benchmark or study records about the machine next to its figures"
-    import timm, fastai
-    device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    info = dict(cpu=cpu_model(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), python=platform.python_version(),
-                torch=torch.__version__, timm=timm.__version__, fastai=fastai.__version__, device=device.type)
-    if device.type == 'cuda': info.update(gpu=torch.cuda.get_device_name(device), cuda=torch.version.cuda)
-    return info
-
+# %% ../nbs/06_train.ipynb #9f5bf307
 class ValidateAtEnd(Callback):
     "Skip validation after every epoch but the last (for sweeps that only read the final figures)"
-    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = -11  # before `ValidOnPart`
     def before_validate(self):
         if fitting(self.learn) and self.epoch < self.n_epoch - 1: raise CancelValidException()
 
+# %% ../nbs/06_train.ipynb #82d49457
 class Terminated(KeyboardInterrupt):
     "SIGTERM (from `kill`, a job scheduler, a container stopping) raised where the run is, so that it cleans up as for Ctrl-C"
 
@@ -314,7 +111,7 @@ def sigterm_raises():
     try: yield
     finally: signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
-
+# %% ../nbs/06_train.ipynb #b59363ca
 _SAVE_ERRORS = (OSError, RuntimeError, pickle.PicklingError)  # what a full disk looks like from open(), torch.save and pickle
 
 def _disk_full(e:Exception, folder:Path)->bool:
@@ -324,9 +121,9 @@ def _disk_full(e:Exception, folder:Path)->bool:
     try: return shutil.disk_usage(folder).free < 2**24  # the partial outputs still fill it: less than 16 MiB left
     except OSError: return False
 
+# %% ../nbs/06_train.ipynb #83d238b2
 class StopIfDiverged(Callback):
     "End training after the first epoch's training phase whose loss or weights are not finite (the run then raises a `ConfigError`)"
-    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = -30  # before `SARCallback` reports the epoch's non-finite maps: the divergence is the one message
     def before_fit(self):
         if fitting(self.learn): self.diverged = None  # (epoch, what) once it happened
@@ -339,9 +136,9 @@ class StopIfDiverged(Callback):
         elif not weights_ok: self.diverged = (self.epoch, 'weights became non-finite')
         if self.diverged: raise CancelFitException()
 
+# %% ../nbs/06_train.ipynb #59f388db
 class PhaseTimer(Callback):
     "Seconds spent in training and in validation phases (the recorder's `time` column holds both)"
-    def __init__(self): super().__init__()  # no arguments: the signature the docs show, not fastai's event keywords
     order = -20
     def before_fit(self): self.train_s, self.valid_s = 0., 0.
     def before_train(self): self.start = time.perf_counter()
@@ -349,24 +146,8 @@ class PhaseTimer(Callback):
     def before_validate(self): self.start = time.perf_counter()
     def after_validate(self): self.valid_s += time.perf_counter() - self.start
 
+# %% ../nbs/06_train.ipynb #4dde4ff4
 def _finite(v): return None if v is None or not math.isfinite(float(v)) else float(v)
-
-def _broadcast_on_cpu(self, t, rank):
-    "fastai's `DistributedDL._broadcast` without its `.cuda()`: gloo broadcasts CPU tensors"
-    t = torch.tensor(t, dtype=torch.long)
-    torch.distributed.broadcast(t, rank)
-    return t.tolist()
-
-@contextmanager
-def _distributed(learn:Learner):
-    "fastai's distributed-data-parallel context (launched by `torchrun` or `accelerate launch`), also on CPUs"
-    try: import fastai.distributed  # adds Learner.distrib_ctx; needs accelerate
-    except ImportError as e: raise ImportError("multi-process training needs accelerate: pip install 'sar_nb[distributed]'") from e
-    on_cpu, saved = torch.device(learn.dls.device).type == 'cpu', fastai.distributed.DistributedDL._broadcast
-    if on_cpu: fastai.distributed.DistributedDL._broadcast = _broadcast_on_cpu  # for this fit only
-    try:
-        with learn.distrib_ctx(cpu=on_cpu): yield  # accelerate does data parallelism on CPUs only when told
-    finally: fastai.distributed.DistributedDL._broadcast = saved
 
 # %% ../nbs/06_train.ipynb #ea68e943
 class ValidOnPart(Callback):
@@ -382,7 +163,24 @@ class ValidOnPart(Callback):
         if part: self.learn.dl = self.dl_part
         self.sets[self.epoch] = len(self.learn.dl.dataset)
 
-# %% ../nbs/06_train.ipynb #5677cdbb
+# %% ../nbs/06_train.ipynb #009425fe
+def _save_outputs(learn:Learner, folder:Path, history:list[dict], result:dict, valid_name:str='validation images'):
+    "Everything a run keeps, written into `folder`"
+    torch.save(learn.model.state_dict(), folder/'model.pth')
+    learn.remove_cbs([c for c in learn.cbs if isinstance(c, (CSVLogger, ValidOnPart, CPUAutocast, StopIfDiverged, AttentionJaccard))])  # training-only
+    learn.dls = without_masks(learn.dls)  # `predict` decodes an input and a label: masks were for measuring
+    learn.path, learn.model_dir = folder, '.'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn.export('learner.pkl')
+    (folder/'metrics.json').write_text(json.dumps(dict(history=history, result=result), indent=1, allow_nan=False))
+    with warnings.catch_warnings():  # class names in scripts the plot font lacks (CJK, ...) show as boxes, without a warning each
+        warnings.filterwarnings('ignore', message=r'Glyph \d+ .*missing from')
+        for name, fig in (('curves.png', curves_figure(history, valid_name)), ('attention.png', attention_figure(learn))):
+            fig.savefig(folder/name, dpi=90); plt.close(fig)
+
+
+# %% ../nbs/06_train.ipynb #4b0a6b9e
 class TrainRun:
     "A checked and prepared `train` run (data loaded, learner built, `out` reserved); `fit()` trains, saves and reports"
     @delegates(train_config)
@@ -454,7 +252,7 @@ class TrainRun:
             self.log(f"sar-train: {config['arch']} ({config['depth']} blocks, width {config['embed_dim']}, {config['grid'][0]}x{config['grid'][1]} patches), "
                  f"{config['n_train']} training images, {c['epochs']} epochs, {'SAR λ=%g' % c['weight'] if c['sar'] else 'no SAR'}, "
                      f"{self.device} ({config['precision']['precision']})")
-            with (_distributed(learn) if num_distrib() > 1 else nullcontext()), (learn.no_bar() if self.quiet else nullcontext()), \
+            with (distributed(learn) if num_distrib() > 1 else nullcontext()), (learn.no_bar() if self.quiet else nullcontext()), \
                  (learn.no_logging() if self.quiet else nullcontext()):
                 if c['recipe'] == 'deit': learn.fit(c['epochs'])  # the schedule is one of the recipe's callbacks
                 else: learn.fit_one_cycle(c['epochs'])
@@ -497,6 +295,7 @@ class TrainRun:
     def _discard(self):
         if self.folder is not None: self.folder.discard()
 
+# %% ../nbs/06_train.ipynb #85c7cbab
 @delegates(TrainRun)
 def train(out:str|Path|None=None, # folder for the model, exported learner, metrics, curves and attention maps (None: keep nothing)
           overwrite:bool=False, # replace `out` if it holds files

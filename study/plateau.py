@@ -17,11 +17,14 @@ It showed that they had not plateaued, which is why `run_study.py` now trains 15
 the full test set at 80% of every run itself). Each finished run appends its curve to `plateau.csv` (one row per
 measured epoch, all written together), so the check can be stopped and resumed; workers claim runs in `--claims`.
 """
-import argparse, csv, json
+import csv, json
+from typing import Annotated
+from fastcore.script import call_parse
 from pathlib import Path
 
 import torch
-from sar_nb.train import TrainRun, ValidateAtEnd, machine_info
+from sar_nb.machine import machine_info
+from sar_nb.train import TrainRun, ValidateAtEnd
 from run_study import ARMS, FullCurve, run_config, smoke_datasets, claim, claims_folder, read
 
 FIRST_STUDY_EPOCHS = {'fmnist_4k': 50, 'composites_4k': 50}  # the budget this check is about
@@ -45,38 +48,38 @@ def run(dataset, seed, epochs, every, datasets=None):
     return curve.points, len(trainer.dls.valid_ds), result['train_seconds']
 
 
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--datasets', nargs='*', default=list(FIRST_STUDY_EPOCHS), choices=list(FIRST_STUDY_EPOCHS))
-    p.add_argument('--seeds', nargs='*', type=int, default=[0, 1, 2, 3, 4])
-    p.add_argument('--factor', type=int, default=2, help="times the study's epochs")
-    p.add_argument('--every', type=int, default=5, help='measure the full test set every this many epochs')
-    p.add_argument('--epochs', type=int, default=None, help="override the study's epochs (smoke tests only)")
-    p.add_argument('--n-train', type=int, default=None, help="override the training-set size (smoke tests only)")
-    p.add_argument('--threads', type=int, default=None, help="torch threads of this worker (default: torch's)")
-    p.add_argument('--out', type=Path, default=Path(__file__).parent/'results'/'convergence', help='folder of plateau.csv')
-    p.add_argument('--claims', type=Path, default=None, help='folder where workers claim runs (default: a temporary folder per --out)')
-    args = p.parse_args()
-    datasets = smoke_datasets(args.epochs, args.n_train) if args.epochs or args.n_train else None
-    epochs = {d: (args.epochs or FIRST_STUDY_EPOCHS[d]) * args.factor for d in FIRST_STUDY_EPOCHS}  # --epochs replaces the first study's
-    if args.threads: torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out/'plateau.csv'
-    claims = args.claims or claims_folder(args.out, 'sar_nb_plateau_')
+@call_parse
+def main(datasets:Annotated[list, dict(nargs='*', type=str, choices=list(FIRST_STUDY_EPOCHS))]=list(FIRST_STUDY_EPOCHS), # the datasets to run
+         seeds:Annotated[list, dict(nargs='*', type=int, metavar='SEED')]=[0, 1, 2, 3, 4], # the seeds to run
+         factor:int=2, # times the study's epochs
+         every:int=5, # measure the full test set every this many epochs
+         epochs:int=None, # override the study's epochs (smoke tests only)
+         n_train:int=None, # override the training-set size (smoke tests only)
+         threads:int=None, # torch threads of this worker (default: torch's)
+         out:Path=Path(__file__).parent/'results'/'convergence', # folder of plateau.csv
+         claims:Path=None, # folder where workers claim runs (default: a temporary folder per --out)
+        ):
+    "How far the first study's runs were from their plateau: each run trained `factor` times longer, the full test set measured every few epochs"
+    smoke = smoke_datasets(epochs, n_train) if epochs or n_train else None
+    plan = {d: (epochs or FIRST_STUDY_EPOCHS[d]) * factor for d in FIRST_STUDY_EPOCHS}  # --epochs replaces the first study's
+    if threads: torch.set_num_threads(threads)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out/'plateau.csv'
+    claims = claims or claims_folder(out, 'sar_nb_plateau_')
     machine = machine_info()
-    threads, cpu = machine['torch_threads'], machine['cpu']
+    n_threads, cpu = machine['torch_threads'], machine['cpu']
     print(json.dumps(machine), flush=True)
-    for seed in args.seeds:  # seed-major: every dataset gets its first seeds first
-        for dataset in args.datasets:
-            job = ('plateau', dataset, seed, args.factor)
-            if any(r['dataset'] == dataset and int(r['seed']) == seed and int(r['epochs']) == epochs[dataset]
+    for seed in seeds:  # seed-major: every dataset gets its first seeds first
+        for dataset in datasets:
+            job = ('plateau', dataset, seed, factor)
+            if any(r['dataset'] == dataset and int(r['seed']) == seed and int(r['epochs']) == plan[dataset]
                    for r in read(path)) or not claim(claims, job): continue
-            points, n_test, seconds = run(dataset, seed, epochs[dataset], args.every, datasets)
-            rows = [dict(dataset=dataset, seed=seed, epochs=epochs[dataset], epoch=e, test_accuracy=a, n_test=n_test, seconds=seconds,
-                         threads=threads, cpu=cpu) for e, a in points]
+            points, n_test, seconds = run(dataset, seed, plan[dataset], every, smoke)
+            rows = [dict(dataset=dataset, seed=seed, epochs=plan[dataset], epoch=e, test_accuracy=a, n_test=n_test, seconds=seconds,
+                         threads=n_threads, cpu=cpu) for e, a in points]
             new = not path.exists()
             with open(path, 'a', newline='') as f:
                 w = csv.DictWriter(f, fieldnames=FIELDS)
                 if new: w.writeheader()
                 w.writerows(rows)
-            print(json.dumps(dict(dataset=dataset, seed=seed, epochs=epochs[dataset], seconds=seconds, curve=points[-4:])), flush=True)
+            print(json.dumps(dict(dataset=dataset, seed=seed, epochs=plan[dataset], seconds=seconds, curve=points[-4:])), flush=True)

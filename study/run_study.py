@@ -48,12 +48,15 @@ The first study (`results/convergence/`, 51 runs) was made by an earlier version
 images and 50 on 4k, which `plateau.py` showed was short of the 4k baselines' plateau; and it built the loaders before
 seeding, so its runs of one seed share the subset and the initialisation, not the batch order.
 """
-import argparse, hashlib, tempfile, csv, json, os, sys, time
+import hashlib, tempfile, csv, json, os, sys, time
+from typing import Annotated
+from fastcore.script import call_parse
 from pathlib import Path
 
 import torch
 from fastai.callback.core import Callback
-from sar_nb.train import TrainRun, machine_info
+from sar_nb.machine import machine_info
+from sar_nb.train import TrainRun
 
 # dataset: (sar_nb dataset, training images, image size, patch size, epochs). The two 56-px composites are the same
 # scenes (same seed, same size) cut into 4-px patches (14x14, the grid DeiT-S/16 sees at 224 px) or 7-px ones (8x8)
@@ -61,7 +64,8 @@ DATASETS = {'fmnist_1k': ('fashion_mnist', 1000, 28, 4, 300), 'fmnist_4k': ('fas
             'composites_4k': ('composites', 4000, 48, 6, 150),
             'composites_1k_g14': ('composites', 1000, 56, 4, 300), 'composites_1k_g8': ('composites', 1000, 56, 7, 300)}
 GRID_DATASETS = ('composites_1k_g14', 'composites_1k_g8')  # the grid study: not in the default --datasets (on a GPU)
-MODEL = dict(arch='vit_tiny_patch16_224', depth=4, embed_dim=64, num_heads=4)  # the sar-train default model
+MODEL = dict(arch='vit_tiny_patch16_224', depth=4, embed_dim=64, num_heads=4)  # sar-train's default model when the study began: pinned
+# here, not read from `SMALL_VIT`, so that a later change of the default cannot change what the study's runs train
 BS = 64
 PRECISION = 'fp32'  # fixed for every run: 'auto' decides by a timing, which other load on the machine can flip
 ARMS = {'baseline': dict(sar=False, nosn=False), 'sar': dict(sar=True, nosn=False, weight=0.01),
@@ -133,7 +137,7 @@ def until_time(hhmm:str, now=None)->float:
     return target if target > now else target + 86400
 
 
-def preregistered(path=Path(__file__).parent/'preregistration.json'):
+def preregistered_plan(path=Path(__file__).parent/'preregistration.json'):
     "The confirmatory plan: a list of (dataset, arms, seeds), in the plan's order"
     plan = json.loads(Path(path).read_text())
     return [(d, plan['arms'], plan['seeds'][d]) for d in plan['datasets']]
@@ -239,47 +243,46 @@ def claim(claims, job):
     except FileExistsError: return False
 
 
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--datasets', nargs='*', default=[d for d in DATASETS if d not in GRID_DATASETS], choices=list(DATASETS),
-                   help='default: all but the grid study (composites_1k_g14, composites_1k_g8: 1k scenes at 56 px, 14x14 or 8x8 patches)')
-    p.add_argument('--arms', nargs='*', default=list(ARMS), choices=list(ARMS))
-    p.add_argument('--seeds', nargs='*', type=int, default=list(MAIN_SEEDS))
-    p.add_argument('--epochs', type=int, default=None, help='override every dataset\'s epochs (smoke tests only)')
-    p.add_argument('--n-train', type=int, default=None, help='override every dataset\'s training-set size (smoke tests only)')
-    p.add_argument('--threads', type=int, default=None, help='torch threads of this worker (default: torch\'s)')
-    p.add_argument('--out', type=Path, default=Path(__file__).parent/'results'/'paired', help='folder of the CSVs')
-    p.add_argument('--claims', type=Path, default=None, help='folder where workers claim jobs (default: a temporary folder per --out)')
-    p.add_argument('--progress', action='store_true', help='a line on stderr every 10 epochs of each run')
-    p.add_argument('--preregistered', action='store_true', help='run the confirmatory plan (preregistration.json) instead of --datasets/--arms/--seeds')
-    p.add_argument('--until', default=None, help='HH:MM: start a run only if it should finish by then (a session\'s end)')
-    args = p.parse_args()
-    datasets = smoke_datasets(args.epochs, args.n_train) if args.epochs or args.n_train else None
-    if args.threads: torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    claims = args.claims or claims_folder(args.out)
+@call_parse
+def main(datasets:Annotated[list, dict(nargs='*', type=str, choices=list(DATASETS))]=[d for d in DATASETS if d not in GRID_DATASETS], # default: all but the grid study (composites_1k_g14, composites_1k_g8: 1k scenes at 56 px, 14x14 or 8x8 patches)
+         arms:Annotated[list, dict(nargs='*', type=str, choices=list(ARMS))]=list(ARMS), # the arms to run
+         seeds:Annotated[list, dict(nargs='*', type=int, metavar='SEED')]=list(MAIN_SEEDS), # the seeds to run
+         epochs:int=None, # override every dataset's epochs (smoke tests only)
+         n_train:int=None, # override every dataset's training-set size (smoke tests only)
+         threads:int=None, # torch threads of this worker (default: torch's)
+         out:Path=Path(__file__).parent/'results'/'paired', # folder of the CSVs
+         claims:Path=None, # folder where workers claim jobs (default: a temporary folder per --out)
+         progress:bool=False, # a line on stderr every 10 epochs of each run
+         preregistered:bool=False, # run the confirmatory plan (preregistration.json) instead of --datasets/--arms/--seeds
+         until:str=None, # HH:MM: start a run only if it should finish by then (a session's end)
+        ):
+    "The paired study: each (dataset, seed) trains every arm from the same initialisation and batches; resumable, one CSV row per run"
+    smoke = smoke_datasets(epochs, n_train) if epochs or n_train else None
+    if threads: torch.set_num_threads(threads)
+    out.mkdir(parents=True, exist_ok=True)
+    claims = claims or claims_folder(out)
     device, info = this_device(), machine_info()
-    print(json.dumps(dict(info, model=MODEL, datasets=datasets or DATASETS)), flush=True)
-    pending = ([j for d, arms, seeds in preregistered() for j in jobs([d], arms, seeds)] if args.preregistered
-               else jobs(args.datasets, args.arms, args.seeds))
-    until = until_time(args.until) if args.until else None
+    print(json.dumps(dict(info, model=MODEL, datasets=smoke or DATASETS)), flush=True)
+    pending = ([j for d, d_arms, d_seeds in preregistered_plan() for j in jobs([d], d_arms, d_seeds)] if preregistered
+               else jobs(datasets, arms, seeds))
+    deadline = until_time(until) if until else None
     while pending:
-        rows = read(args.out/'study.csv')
+        rows = read(out/'study.csv')
         done = {('run', r['dataset'], r['arm'], int(r['seed'])) for r in rows if r.get('device', 'cpu') == device} | \
-               {('sweep', r['dataset'], float(r['weight']), int(r['seed'])) for r in read(args.out/'lambda_sweep.csv')
+               {('sweep', r['dataset'], float(r['weight']), int(r['seed'])) for r in read(out/'lambda_sweep.csv')
                 if r.get('device', 'cpu') == device}
         pending = [j for j in pending if j not in done]
         # the tuned arm waits for the sweep; where the sweep chose the paper's lambda, it is the `sar` arm (not re-run)
-        pending = [j for j in pending if not (j[2] == 'sar_tuned' and tuned_weight(args.out, j[1]) == 0.01)]
-        ready = [j for j in pending if not (j[2] == 'sar_tuned' and tuned_weight(args.out, j[1]) is None)]
-        threads = args.threads or torch.get_num_threads()
-        late = [j for j in ready if not fits(estimated_seconds(rows, j[1], device, info['cpu'], threads), until)]
+        pending = [j for j in pending if not (j[2] == 'sar_tuned' and tuned_weight(out, j[1]) == 0.01)]
+        ready = [j for j in pending if not (j[2] == 'sar_tuned' and tuned_weight(out, j[1]) is None)]
+        n_threads = threads or torch.get_num_threads()
+        late = [j for j in ready if not fits(estimated_seconds(rows, j[1], device, info['cpu'], n_threads), deadline)]
         if late and len(late) == len(ready):
-            print(json.dumps(dict(stopped=f"no run of {sorted({j[1] for j in late})} can finish by {args.until}")), flush=True); break
+            print(json.dumps(dict(stopped=f"no run of {sorted({j[1] for j in late})} can finish by {until}")), flush=True); break
         ready, pending = [j for j in ready if j not in late], [j for j in pending if j not in late]
         job = next((j for j in ready if claim(claims, j)), None)
         if job is None:
             if all((claims/('-'.join(map(str, j)) + '.claim')).exists() for j in pending): break  # the rest is with other workers
             time.sleep(20); continue  # the tuned arm waits for the sweep
-        row = do_job(job, args.out, args.progress, datasets)
+        row = do_job(job, out, progress, smoke)
         print(json.dumps({k: v for k, v in row.items() if k not in ('config', 'cpu')}), flush=True)
