@@ -54,7 +54,7 @@ def make_learner(config, sar, device, steps=None):
     return Learner(dls, model.to(device), loss_func=CrossEntropyLossFlat(), cbs=cbs)
 
 
-def peak_rss_child(name, sar):
+def child_peak_rss(name, sar):
     "In a fresh process: build the learner, train 4 steps, print the peak resident set size (MiB)"
     config = next(c for c in CONFIGS if c['name'] == name)
     learn = make_learner(config, sar, torch.device('cpu'), steps=4)
@@ -105,7 +105,7 @@ def main(rounds:int=8, # fits per variant (each of config steps)
          peak_rss_child:Annotated[list, dict(nargs=2, metavar=('CONFIG', 'SAR'), type=str, help=argparse.SUPPRESS)]=None, # (internal: one measuring child)
         ):
     "SAR's cost per training step and peak memory, CPU and GPU"
-    if peak_rss_child: peak_rss_child(peak_rss_child[0], bool(int(peak_rss_child[1]))); sys.exit()
+    if peak_rss_child: child_peak_rss(peak_rss_child[0], bool(int(peak_rss_child[1]))); sys.exit()
     machine = machine_info()
     print(json.dumps(machine))
     if memory_only:
