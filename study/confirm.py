@@ -139,7 +139,11 @@ def sensitivity_table(sens:pd.DataFrame)->pd.DataFrame:
     return pd.DataFrame([{'pairs kept': r.subset, 'metric': SHORT['metric'][r.metric], 'contrast': SHORT['contrast'][r.contrast],
                           'pairs': r.pairs, 'mean': _signed(r.mean, r.metric),
                           '95% interval': '–' if pd.isna(r.lo) else f'{_signed(r.lo, r.metric)} to {_signed(r.hi, r.metric)}',
-                          'p (uncorrected)': '–' if pd.isna(r.p) else f'{r.p:.2g}'} for r in sens.itertuples()])
+                          'p (uncorrected)': '–' if pd.isna(r.p) else _p(r.p)} for r in sens.itertuples()])
+
+def _p(p:float)->str:
+    "A p-value as the tables show it: two significant digits, below 0.001 as '<0.001' (summary.json keeps the value)"
+    return '<0.001' if p < 0.001 else f'{p:.2g}'
 
 SHORT = dict(metric={'accuracy': 'accuracy', 'valid_entropy': 'entropy', 'jaccard': 'Jaccard'},
              dataset={'composites_1k_g14': '1k, 14×14', 'composites_4k': '4k, 8×8'},
@@ -153,10 +157,9 @@ def table(fam:pd.DataFrame, interim:bool)->pd.DataFrame:
         rows.append({'metric': SHORT['metric'][r.metric], 'dataset': SHORT['dataset'].get(r.dataset, r.dataset),
                      'contrast': SHORT['contrast'][r.contrast], 'pairs': f'{r.pairs}/{r.planned}', 'mean': _signed(r.mean, r.metric),
                      'interval (level)': '–' if pd.isna(r.lo) else f'{_signed(r.lo, r.metric)} to {_signed(r.hi, r.metric)} ({100*r.level:.1f}%)',
-                     'p (Holm)': '–' if pd.isna(r.p) else f'{r.p:.2g} ({r.p_holm:.2g})',
+                     'p (Holm)': '–' if pd.isna(r.p) else f'{_p(r.p)} ({_p(r.p_holm)})',
                      'confirmed': ('interim' if interim else 'yes' if r.confirmed else 'no'),
-                     'CPU (threads)': f'{cpus} ({r.threads})' if r.pairs else '–',
-                     'pairs on one CPU, threads': f'{r.same_machine_pairs}/{r.pairs}' if r.pairs else '–'})
+                     'CPUs (threads); pairs on one': f'{cpus} ({r.threads}); {r.same_machine_pairs}/{r.pairs}' if r.pairs else '–'})
     return pd.DataFrame(rows)
 
 def forest(primary:pd.DataFrame, secondary:pd.DataFrame, interim:bool, commit:str|None=None):
