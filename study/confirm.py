@@ -216,6 +216,14 @@ def headline(primary:pd.DataFrame, secondary:pd.DataFrame, study, plan=None)->li
               if len(sec) else f"Secondary, also pre-registered: none of the {len(secondary)} entropy and Jaccard contrasts is confirmed.")
     return [first, second, "Everything else on the study page is exploratory."]
 
+def cost(study, plan=None)->pd.DataFrame:
+    """The family's runs so far by where they ran (device, CPU model, threads): how many, their hours (wall time, as
+    recorded: a run that shared its cores with other work took longer) and CPU-hours (hours × threads)"""
+    runs = family_runs(study, plan or load_plan()).assign(hours=lambda d: d.seconds / 3600)
+    runs = runs.assign(cpu_hours=runs.hours * runs.threads.astype(int), threads=runs.threads.astype(int))
+    return runs.groupby(['device', 'cpu', 'threads'], as_index=False).agg(runs=('hours', 'size'), hours=('hours', 'sum'),
+                                                                          cpu_hours=('cpu_hours', 'sum'))
+
 def summarise(study, plan=None)->dict:
     "What the pages show: the headline, the defaults rule, progress, and the family's rows"
     plan = plan or load_plan()
@@ -226,7 +234,7 @@ def summarise(study, plan=None)->dict:
     return dict(preregistered=plan_commit(), interim=interim, runs_done=len(planned_runs(plan)) - len(missing),
                 runs_planned=len(planned_runs(plan)), headline=headline(primary, secondary, study, plan),
                 nosn_default=nosn_default(primary, interim), primary=clean(primary), secondary=clean(secondary),
-                sensitivity=clean(sensitivity(study, plan)))
+                sensitivity=clean(sensitivity(study, plan)), cost=clean(cost(study, plan)))
 
 if __name__ == '__main__':
     matplotlib.use('Agg')
