@@ -126,7 +126,8 @@ def pair_devices(study, arm, dataset):
     if len(kinds) == 1: return names[0]
     return ', '.join(f"{n} (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))})" for n, (_, _, seeds) in zip(names, kinds))
 
-def diffs_table(diffs, study):
+def diffs_table(diffs, study, uuid='diffs'):
+    "The paired differences (95% intervals) per dataset and arm; `uuid` fixes the table's HTML id so re-executing the page does not rewrite it"
     rows = []
     for dataset in DATA_NAMES:
         for arm in ('sar', 'sar_tuned', 'nosn', 'sar_nosn'):
@@ -135,7 +136,7 @@ def diffs_table(diffs, study):
             ent, jac = diffs[(arm, 'valid_entropy')].get(dataset), diffs[(arm, 'jaccard')].get(dataset)
             rows.append(dict(dataset=DATA_NAMES[dataset], arm=ARM_NAMES[arm], accuracy_points=fmt_ci(acc), valid_entropy=fmt_ci(ent, 3),
                              jaccard_points=fmt_ci(jac) if jac else '–', device=pair_devices(study, arm, dataset)))
-    return pd.DataFrame(rows).style.hide(axis='index') if rows else Markdown('No paired runs yet.')
+    return pd.DataFrame(rows).style.hide(axis='index').set_uuid(uuid) if rows else Markdown('No paired runs yet.')
 
 def verdict(r, unit, what):
     unit = f' {unit}' if unit else ''
