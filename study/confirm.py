@@ -219,8 +219,9 @@ def headline(primary:pd.DataFrame, secondary:pd.DataFrame, study, plan=None)->li
 def cost(study, plan=None)->pd.DataFrame:
     """The family's runs so far by where they ran (device, CPU model, threads): how many, their hours (wall time, as
     recorded: a run that shared its cores with other work took longer) and CPU-hours (hours × threads)"""
-    runs = family_runs(study, plan or load_plan()).assign(hours=lambda d: d.seconds / 3600)
-    runs = runs.assign(cpu_hours=runs.hours * runs.threads.astype(int), threads=runs.threads.astype(int))
+    runs = family_runs(study, plan or load_plan())
+    runs = runs.assign(threads=runs.threads.astype(int), hours=runs.seconds / 3600)
+    runs = runs.assign(cpu_hours=runs.hours * runs.threads)
     return runs.groupby(['device', 'cpu', 'threads'], as_index=False).agg(runs=('hours', 'size'), hours=('hours', 'sum'),
                                                                           cpu_hours=('cpu_hours', 'sum'))
 
