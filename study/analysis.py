@@ -65,10 +65,15 @@ def progress_table(study):
     return done.astype(object).apply(lambda col: [f"{n} ({devices(s[(s.dataset == d) & (s.arm == col.name)])})" if n else '0'
                                                   for d, n in col.items()]).rename(index=DATA_NAMES, columns=ARM_NAMES)
 
+def cpu_models(runs)->str:
+    "The CPU models of `runs`, with how many runs each ran where there are several"
+    counts = runs.cpu.value_counts()
+    return counts.index[0] if len(counts) == 1 else ', '.join(f"{n} {m}" for m, n in counts.items())
+
 def machines(study):
-    "How many runs each device ran, and its model (a GPU's host CPU too)"
+    "How many runs each device ran, and its CPU models (a GPU's host CPU too)"
     s = with_devices(study)
-    return ', '.join(f"{len(g)} on the CPU ({g.cpu.iloc[0]})" if w == 'CPU' else f"{len(g)} on one NVIDIA {w} (host CPU: {g.cpu.iloc[0]})"
+    return ', '.join(f"{len(g)} on the CPU ({cpu_models(g)})" if w == 'CPU' else f"{len(g)} on one NVIDIA {w} (host CPU: {cpu_models(g)})"
                      for w, g in s.groupby('ran_on'))
 
 def chosen_weights(sweep):
