@@ -193,12 +193,37 @@ def nosn_default(fam:pd.DataFrame, interim:bool)->bool:
     rows = fam[(fam.metric == 'accuracy') & (fam.contrast == 'nosn_alone')]
     return bool(len(rows)) and bool((rows.confirmed & (rows['mean'] > 0)).all())
 
-def _effect(r)->str:
-    what = 'raises' if r.mean > 0 else 'lowers'
-    return f"{CONTRAST_NAMES[r.contrast].split(' −')[0]} {what} it on {DATASET_NAMES[r.dataset]} ({r.mean:+.1f} points, {r.lo:+.1f} to {r.hi:+.1f})"
+HEADLINE_NAMES = {'contrast': {'sar_alone': 'SAR alone', 'nosn_alone': 'nosn alone', 'sar_on_nosn': 'SAR on top of nosn',
+                               'paper': "the paper's SAR + nosn"},
+                  'dataset': {'composites_1k_g14': '1,000 scenes at 14×14', 'composites_4k': '4,000 scenes at 8×8'}}
+
+def _and(words:list)->str: return ' and '.join(words) if len(words) < 3 else ', '.join(words[:-1]) + ' and ' + words[-1]
+
+def _confirmed(rows:pd.DataFrame)->list[str]:
+    "Each contrast with a confirmed accuracy effect, its direction, and its mean and Holm-step interval per dataset"
+    out = []
+    for contrast, g in rows.groupby('contrast', sort=False):
+        parts, verb = [], None
+        for r in g.itertuples():
+            first = not out and not parts  # the first effect named says what it is and what the interval is
+            this = 'raises' if r.mean > 0 else 'lowers'
+            parts.append(('' if this == verb else f"{this} {'test accuracy' if first else 'it'} ") + f"on {HEADLINE_NAMES['dataset'][r.dataset]} "
+                         f"({r.mean:+.1f} points{', interval' if first else ','} {r.lo:+.1f} to {r.hi:+.1f})")
+            verb = this
+        out.append(f"{HEADLINE_NAMES['contrast'][contrast]} " + ' and '.join(parts))
+    return out
+
+def _not_confirmed(rows:pd.DataFrame, datasets:list)->list[str]:
+    "The contrasts not confirmed, grouped: those on every dataset first, then each with the datasets where it is not"
+    everywhere = [c for c, g in rows.groupby('contrast', sort=False) if set(g.dataset) >= set(datasets)]
+    out = [_and([HEADLINE_NAMES['contrast'][c] for c in everywhere]) + ' on either dataset'] if everywhere else []
+    for c, g in rows[~rows.contrast.isin(everywhere)].groupby('contrast', sort=False):
+        out.append(f"{HEADLINE_NAMES['contrast'][c]} on " + _and([HEADLINE_NAMES['dataset'][d] for d in g.dataset]))
+    return out
 
 def headline(primary:pd.DataFrame, secondary:pd.DataFrame, study, plan=None)->list[str]:
-    "At most three sentences, by the pre-registered rule"
+    """At most three sentences, by the pre-registered rule: what Holm confirms on accuracy (with means and intervals),
+    what it does not (never called "no effect"), and the secondary family; everything else is exploratory"""
     plan = plan or load_plan()
     missing, total = missing_runs(study, plan), len(planned_runs(plan))
     if missing:
@@ -207,14 +232,15 @@ def headline(primary:pd.DataFrame, secondary:pd.DataFrame, study, plan=None)->li
                 "runs; until it is complete, no accuracy claim is made and every interval is interim.",
                 "Everything else on the study page is exploratory."]
     conf = primary[primary.confirmed]
-    first = (f"Of {len(primary)} pre-registered accuracy contrasts, Holm's correction confirms "
-             + ('none: no part of the method changes test accuracy measurably at this budget.' if not len(conf)
-                else f"{len(conf)}: " + '; '.join(_effect(r) for r in conf.itertuples()) + '.'))
+    first = (f"Of the {len(primary)} pre-registered accuracy contrasts, Holm's correction confirms "
+             + (f"{len(conf)}: " + '; '.join(_confirmed(conf)) + '.' if len(conf) else 'none.'))
+    rest = primary[~primary.confirmed]
+    second = ('Not confirmed: ' + '; '.join(_not_confirmed(rest, plan['datasets'])) + ' (the intervals are in the figure).'
+              if len(rest) else 'Every accuracy contrast of the family is confirmed.')
     sec = secondary[secondary.confirmed]
-    second = (f"Secondary, also pre-registered: {len(sec)} of {len(secondary)} contrasts on the test-image spatial entropy and the "
-              f"best-head Jaccard are confirmed ({', '.join(sorted({CONTRAST_NAMES[c].split(' −')[0] for c in sec.contrast}))} move them)."
-              if len(sec) else f"Secondary, also pre-registered: none of the {len(secondary)} entropy and Jaccard contrasts is confirmed.")
-    return [first, second, "Everything else on the study page is exploratory."]
+    third = (f"Secondary, also pre-registered: {len(sec) or 'none'} of the {len(secondary)} contrasts on the test-image spatial "
+             "entropy and the best-head Jaccard " + ('are' if len(sec) != 1 else 'is') + " confirmed; everything else on the study page is exploratory.")
+    return [first, second, third]
 
 def cost(study, plan=None)->pd.DataFrame:
     """The family's runs so far by where they ran (device, CPU model, threads): how many, their hours (wall time, as
