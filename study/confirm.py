@@ -208,7 +208,7 @@ def _confirmed(rows:pd.DataFrame)->list[str]:
             first = not out and not parts  # the first effect named says what it is and what the interval is
             this = 'raises' if r.mean > 0 else 'lowers'
             parts.append(('' if this == verb else f"{this} {'test accuracy' if first else 'it'} ") + f"on {HEADLINE_NAMES['dataset'][r.dataset]} "
-                         f"({r.mean:+.1f} points{', interval' if first else ','} {r.lo:+.1f} to {r.hi:+.1f})")
+                         f"({r.mean:+.1f} points{', Holm-adjusted interval' if first else ','} {r.lo:+.1f} to {r.hi:+.1f})")
             verb = this
         out.append(f"{HEADLINE_NAMES['contrast'][contrast]} " + ' and '.join(parts))
     return out
@@ -231,9 +231,12 @@ def headline(primary:pd.DataFrame, secondary:pd.DataFrame, study, plan=None)->li
                 f"at the paper's 14×14 grid and on 4,000 composite scenes; Holm-corrected) has {total - len(missing)} of its {total} "
                 "runs; until it is complete, no accuracy claim is made and every interval is interim.",
                 "Everything else on the study page is exploratory."]
-    conf = primary[primary.confirmed]
-    first = (f"Of the {len(primary)} pre-registered accuracy contrasts, Holm's correction confirms "
-             + (f"{len(conf)}: " + '; '.join(_confirmed(conf)) + '.' if len(conf) else 'none.'))
+    conf, runs = primary[primary.confirmed], family_runs(study, plan)
+    budget = ('At the study\'s budget (' + ', '.join(f"{int(runs[runs.dataset == d].epochs.max())}{' epochs' if i == 0 else ''} on "
+                                                   f"{HEADLINE_NAMES['dataset'][d]}" for i, d in enumerate(plan['datasets'])) + '), '
+              if 'epochs' in runs else '')  # what was trained, not "at convergence"
+    first = (budget + f"Holm's correction confirms " + (f"{len(conf)} of the {len(primary)} pre-registered accuracy contrasts: "
+             + '; '.join(_confirmed(conf)) + '.' if len(conf) else f"none of the {len(primary)} pre-registered accuracy contrasts."))
     rest = primary[~primary.confirmed]
     second = ('Not confirmed: ' + '; '.join(_not_confirmed(rest, plan['datasets'])) + ' (the intervals are in the figure).'
               if len(rest) else 'Every accuracy contrast of the family is confirmed.')
