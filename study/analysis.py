@@ -171,24 +171,6 @@ def verdict_lines(diffs, sweep, study):
                            + ' (where it chose 0.01, the tuned arm is the SAR arm and is not run twice).')
     return lines
 
-def summary_line(diffs):
-    "One sentence over every SAR arm with at least two seeds: where accuracy, entropy and Jaccard moved, from the intervals"
-    def sides(col):
-        rs = [(d, arm, r) for arm in ('sar', 'sar_tuned') for d, r in diffs[(arm, col)].items() if r['n'] > 1]
-        name = lambda d, arm: f"{DATA_NAMES[d]} ({ARM_NAMES[arm]})"
-        return rs, [name(d, a) for d, a, r in rs if r['lo'] > 0], [name(d, a) for d, a, r in rs if r['hi'] < 0]
-    def moved(rs, up, down, what):
-        if not up and not down: return f"{what} is not measurably changed in any of them"
-        for names, word in ((up, 'higher'), (down, 'lower')):
-            if len(names) == len(rs): return f"{what} is {word}" + (f" in all {len(rs)}" if len(rs) > 1 else '')
-        return f"{what} is " + ' and '.join(p for p in (up and 'higher in ' + ', '.join(up), down and 'lower in ' + ', '.join(down)) if p) + ", not measurably changed in the rest"
-    acc = sides('accuracy')
-    if not acc[0]: return ''
-    parts = [moved(*acc, 'test accuracy'), moved(*sides('valid_entropy'), 'the test-image spatial entropy')]
-    jac = sides('jaccard')
-    if jac[0]: parts.append(moved(*jac, 'the best-head Jaccard') + (f" (in the {len(jac[0])} with object masks)" if len(jac[0]) > 1 else " (the one with object masks)"))
-    return f"In short, over the {len(acc[0])} comparisons of a SAR arm with the baseline (two seeds or more): " + '; '.join(parts) + '.'
-
 def curves_figure(curves, arms=('baseline', 'sar')):
     "Accuracy on the test part during training, mean over the seeds so far, one panel per dataset that has runs"
     sets = [d for d in DATA_NAMES if len(curves) and d in set(curves.dataset)]
@@ -276,25 +258,6 @@ def factorial_answer(study, datasets=FACTORIAL_DATASETS):
         lines.append(f"- **{DATA_NAMES[dataset]}** ({seeds}):\n" + '\n'.join(f'  - {p}.' for p in parts))
     return '\n'.join(lines)
 
-def defaults_follow(study, datasets=FACTORIAL_DATASETS):
-    "Whether SAR with nosn is measurably more accurate than SAR alone on every 2x2 dataset with 5 complete seeds (then nosn should be the default)"
-    reads = [factorial_effects(study, d, 'accuracy', 100)['nosn with SAR'] for d in datasets]
-    if any(r is None or r['n'] < 5 for r in reads): return None  # not decided yet
-    return all(_sign(r) > 0 for r in reads)
-
-def default_sentence(study, datasets=FACTORIAL_DATASETS):
-    "What `sar_learner`/`sar-train` train by default, whether the study supports it (`defaults_follow`), and SAR + nosn against SAR alone per dataset"
-    decided = defaults_follow(study, datasets)
-    head = "`sar_learner` and `sar-train` train SAR without nosn by default (`nosn=True` or `--nosn` turn it on). "
-    reads = {d: factorial_effects(study, d, 'accuracy', 100)['nosn with SAR'] for d in datasets}
-    per = '; '.join(f"{DATA_NAMES[d]} {r['mean']:+.2f} points (95% CI {r['lo']:+.2f} to {r['hi']:+.2f}, {r['n']} seeds)" for d, r in reads.items() if r and r['n'] >= 2)
-    per = f" SAR + nosn minus SAR alone, test accuracy: {per}." if per else ''
-    if decided is None: return head + "That stays until both 2×2 datasets have five seeds with all four arms: the question is open." + per
-    if decided: return head + "**The study says otherwise**: SAR with nosn is measurably more accurate than SAR alone on every 2×2 dataset, so the default should change." + per
-    better = [DATA_NAMES[d] for d, r in reads.items() if _sign(r) > 0]
-    return (head + "The study keeps it: SAR with nosn is not measurably more accurate than SAR alone on every 2×2 dataset"
-            + (f" (it is on {', '.join(better)} only)" if better else '') + "." + per)
-
 def plateau_gains(study, extra=None):
     "Per dataset: what the last fifth of training added to the baseline (points, full test set), over the study's seeds and `extra`'s"
     runs = pd.concat([study.assign(extra=False), extra.assign(extra=True)]) if extra is not None and len(extra) else study.assign(extra=False)
@@ -349,48 +312,6 @@ def grid_table(study, arms=('sar', 'nosn', 'sar_nosn')):
             rows.append({'arm vs baseline': ARM_NAMES[arm], 'measure': label, 'at 14×14': fmt_ci(effects[0], digits) if effects[0] else '–',
                          'at 8×8': fmt_ci(effects[1], digits) if effects[1] else '–', '14×14 − 8×8': fmt_ci(contrast, digits) if contrast else '–'})
     return pd.DataFrame(rows)
-
-
-def headline(study, diffs=None):
-    "Two sentences for the index and the README, from the intervals: what the paper's configuration does on the composites and who carries it; what SAR alone does everywhere"
-    diffs = paired_diffs(study) if diffs is None else diffs
-    interval = lambda r: f"{r['mean']:+.1f} points, 95% CI {r['lo']:+.1f} to {r['hi']:+.1f}, {r['n']} paired seeds"
-    eff = factorial_effects(study, 'composites_4k', 'accuracy', 100)
-    paper, nosn_on_sar, sar_on_nosn = eff["SAR + nosn vs baseline (the paper's)"], eff['nosn with SAR'], eff['SAR with nosn']
-    def moves(r): return {1: f"raises it ({interval(r)})", -1: f"lowers it ({interval(r)})", 0: f"does not measurably change it ({interval(r)})"}[_sign(r)]
-    if paper is None or paper['n'] < 2: first = "The study of the paper's configuration (SAR with the nosn block) has too few paired seeds yet."
-    else:
-        verb = {1: 'raises', -1: 'lowers', 0: 'does not measurably change'}[_sign(paper)]
-        first = f"On 4,000 composite scenes, the paper's configuration (SAR with the nosn block) {verb} test accuracy ({interval(paper)})"
-        if nosn_on_sar is not None and sar_on_nosn is not None and min(nosn_on_sar['n'], sar_on_nosn['n']) >= 2:
-            first += f": adding the nosn block to SAR {moves(nosn_on_sar)}, adding SAR to the nosn block {moves(sar_on_nosn)}."
-        else: first += '.'
-        first = first[:-1] + grid_clause(study, interval) + '.'
-    acc, ent = diffs.get(('sar', 'accuracy'), {}), diffs.get(('sar', 'valid_entropy'), {})
-    sets = [d for d in DATA_NAMES if d in acc and acc[d]['n'] >= 2]
-    if not sets: return first
-    lower = sum(_sign(ent.get(d)) < 0 for d in sets)
-    changed = [DATA_NAMES[d] for d in sets if _sign(acc[d])]
-    second = (f"SAR alone (λ = 0.01) makes the last block's attention more compact (lower test-image spatial entropy on {lower} of "
-              f"{len(sets)} datasets) but " + (f"changes test accuracy measurably on none of them." if not changed else
-              f"changes test accuracy measurably only on {', '.join(changed)}."))
-    return f"{first} {second}"
-
-
-def grid_clause(study, interval):
-    "For `headline`: what the paper's configuration does to test accuracy on 1,000 scenes at 14×14 and at 8×8, whether the grid changes it, and (with the nosn arm) who carries it at 14×14; '' until both grids have two paired seeds"
-    paper = "SAR + nosn vs baseline (the paper's)"
-    fine, coarse = (factorial_effects(study, d, 'accuracy', 100)[paper] for d in GRID_PAIR)
-    contrast = grid_contrast(study, 'sar_nosn')
-    if any(r is None or r['n'] < 2 for r in (fine, coarse, contrast)): return ''
-    verb = lambda r: {1: 'raises', -1: 'lowers', 0: 'does not measurably change'}[_sign(r)]
-    differ = {1: 'larger at 14×14', -1: 'smaller at 14×14', 0: 'not measurably different between the grids'}[_sign(contrast)]
-    clause = (f"; on 1,000 scenes it {verb(fine)} test accuracy at the paper's 14×14 patch grid ({interval(fine)}) and "
-              f"{verb(coarse)} it at 8×8 ({interval(coarse)}), an effect {differ} (14×14 − 8×8: {interval(contrast)})")
-    eff = factorial_effects(study, GRID_PAIR[0], 'accuracy', 100)
-    nosn, sar_on_nosn = eff['nosn without SAR'], eff['SAR with nosn']
-    if any(r is None or r['n'] < 2 for r in (nosn, sar_on_nosn)): return clause
-    return clause + f"; at 14×14 the nosn block alone {verb(nosn)} it ({interval(nosn)}) and adding SAR to it {verb(sar_on_nosn)} it ({interval(sar_on_nosn)})"
 
 
 GRID_EFFECTS = {"SAR + nosn vs baseline (the paper's)": "the paper's configuration (SAR + nosn)", 'nosn without SAR': 'nosn alone',
