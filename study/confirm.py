@@ -233,8 +233,7 @@ def headline(primary:pd.DataFrame, secondary:pd.DataFrame, study, plan=None)->li
                 "Everything else on the study page is exploratory."]
     conf, runs = primary[primary.confirmed], family_runs(study, plan)
     budget = ('At the study\'s budget (' + ', '.join(f"{int(runs[runs.dataset == d].epochs.max())}{' epochs' if i == 0 else ''} on "
-                                                   f"{HEADLINE_NAMES['dataset'][d]}" for i, d in enumerate(plan['datasets'])) + '), '
-              if 'epochs' in runs else '')  # what was trained, not "at convergence"
+                                                   f"{HEADLINE_NAMES['dataset'][d]}" for i, d in enumerate(plan['datasets'])) + '), ')  # not "at convergence"
     first = (budget + f"Holm's correction confirms " + (f"{len(conf)} of the {len(primary)} pre-registered accuracy contrasts: "
              + '; '.join(_confirmed(conf)) + '.' if len(conf) else f"none of the {len(primary)} pre-registered accuracy contrasts."))
     rest = primary[~primary.confirmed]
